@@ -1,0 +1,35 @@
+"""udata-ogp: track a government's Open Government Partnership action plans on a udata portal."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0.dev0"
+__description__ = "Open Government Partnership action plans tracker for udata portals"
+
+DEFAULTS: dict[str, object] = {
+    # Days a link may fail before its health flips (hysteresis, see udata_ogp.health).
+    "OGP_HEALTH_GRACE_DAYS": 2,
+    # Consecutive failed checks needed before a link leaves "ok".
+    "OGP_HEALTH_FAILURES_BEFORE_FLAG": 2,
+    # The plugin's own URL probe of resources, for portals without udata-hydra.
+    "OGP_URL_PROBE": False,
+    "OGP_URL_PROBE_TIMEOUT": 10,
+    "OGP_URL_PROBE_CONCURRENCY": 8,
+    "OGP_URL_PROBE_PER_HOST": 2,
+    # Size of the read batches and Celery fan-out of the link sweep.
+    "OGP_SWEEP_BATCH_SIZE": 1000,
+    # Opt-in e-mail digests of health changes.
+    "OGP_NOTICES": False,
+}
+
+
+def init_app(app) -> None:
+    """Entry point `udata.plugins`: called by udata's `standalone()` for every installed plugin."""
+    for key, value in DEFAULTS.items():
+        app.config.setdefault(key, value)
+
+    from udata_ogp import api, signals, views  # noqa: F401  (API routes and signal receivers)
+    from udata_ogp.commands import grp
+
+    views.init_app(app)
+    if "ogp" not in app.cli.commands:
+        app.cli.add_command(grp)

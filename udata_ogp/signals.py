@@ -1,0 +1,1 @@
+"""Receivers of udata signals (filled by the link-health issue)."""
