@@ -14,7 +14,11 @@ from udata_ogp.embedded import mongomock_settings, server_settings
 
 def ogp_test_settings() -> type:
     url = os.environ.get("OGP_TEST_DB_URL")
-    db = server_settings(url) if url else mongomock_settings("mongodb://localhost:27017/udata-ogp-test")
+    db = (
+        server_settings(url)
+        if url
+        else mongomock_settings("mongodb://localhost:27017/udata-ogp-test")
+    )
     return type("OgpTesting", (settings.Testing,), db)
 
 

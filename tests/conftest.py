@@ -76,8 +76,17 @@ def pytest_configure(config):
             raise pytest.UsageError("OGP_TEST_DB=secantus needs `pip install secantusdb`")
         port = _free_port()
         proc = subprocess.Popen(
-            ["secantusd-py", "--host", "127.0.0.1", "--port", str(port), "--storage-path",
-             ":memory:", "--log-level", "WARNING"],
+            [
+                "secantusd-py",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--storage-path",
+                ":memory:",
+                "--log-level",
+                "WARNING",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

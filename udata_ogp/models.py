@@ -27,7 +27,6 @@ from mongoengine.fields import (
     StringField,
 )
 from mongoengine.signals import post_save
-
 from udata.api_fields import field, generate_fields
 from udata.core.auditable import Auditable
 from udata.core.linkable import Linkable
@@ -84,8 +83,11 @@ def _choices_check(choices: dict, allow_none: bool = True):
                 continue
             if item not in choices:
                 raise FieldValidationError(
-                    _("Unknown value %(value)r; expected one of: %(choices)s.",
-                      value=item, choices=", ".join(choices))
+                    _(
+                        "Unknown value %(value)r; expected one of: %(choices)s.",
+                        value=item,
+                        choices=", ".join(choices),
+                    )
                 )
 
     return check
@@ -126,7 +128,9 @@ def localized(obj: Any, name: str, lang: str | None) -> Any:
 
 @generate_fields()
 class Axis(EmbeddedDocument):
-    number = field(IntField(required=True, min_value=1), description="Number of the axis in the plan")
+    number = field(
+        IntField(required=True, min_value=1), description="Number of the axis in the plan"
+    )
     title = field(StringField(required=True), description="Title (French)")
     title_en = field(StringField(), description="Title (English)")
     # Source-specific variants of the title (e.g. a shorter wording in another document).
@@ -335,7 +339,9 @@ class Commitment(Datetimed, Auditable, Linkable, Owned, Document[CommitmentQuery
         filterable={},
         description="Action plan id",
     )
-    number = field(IntField(required=True, min_value=1), sortable=True, description="Number in the plan")
+    number = field(
+        IntField(required=True, min_value=1), sortable=True, description="Number in the plan"
+    )
     ogp_id = field(StringField(regex=r"^[A-Z]{2,8}\d{2,5}$"), description="OGP id, e.g. FR0034")
     title = field(StringField(required=True), sortable=True, show_as_ref=True)
     title_en = field(StringField())
@@ -471,11 +477,17 @@ class CommitmentLink(Datetimed, Document[CommitmentLinkQuerySet]):
     target_class = field(StringField(choices=TARGET_CLASSES), readonly=True)
     target_id = field(ObjectIdField(), readonly=True)
     title = field(StringField(), description="Title of data expected but not yet published")
-    role = field(StringField(required=True, default="fulfils"), checks=[_choices_check(LINK_ROLES, False)])
+    role = field(
+        StringField(required=True, default="fulfils"), checks=[_choices_check(LINK_ROLES, False)]
+    )
     note = field(StringField(), markdown=True, description="Why it is linked (French)")
     note_en = field(StringField(), markdown=True)
-    source = field(StringField(default="manual"), readonly=True, checks=[_choices_check(LINK_SOURCES, False)])
-    linked_by = field(ReferenceField("User", reverse_delete_rule=NULLIFY), readonly=True, allow_null=True)
+    source = field(
+        StringField(default="manual"), readonly=True, checks=[_choices_check(LINK_SOURCES, False)]
+    )
+    linked_by = field(
+        ReferenceField("User", reverse_delete_rule=NULLIFY), readonly=True, allow_null=True
+    )
     snapshot = field(EmbeddedDocumentField(LinkSnapshot), readonly=True, allow_null=True)
     # A stricter update frequency than the dataset declares, promised by the commitment.
     promised_frequency = field(StringField())
@@ -517,9 +529,7 @@ class CommitmentLink(Datetimed, Document[CommitmentLinkQuerySet]):
         if (self.target_class is None) != (self.target_id is None):
             raise FieldValidationError(_("A target needs both a class and an id."), field="element")
         if self.target_id is None and not self.title:
-            raise FieldValidationError(
-                _("A link to expected data needs a title."), field="title"
-            )
+            raise FieldValidationError(_("A link to expected data needs a title."), field="title")
         if self.commitment and self.plan is None:
             self.plan = self.commitment.plan
         self.unique_key = (

@@ -1,0 +1,160 @@
+"""Writes that follow the plugin's rules: linking, unlinking, status changes.
+
+The API, the pages, the importer and the tasks all go through here, so each rule lives once.
+Permission checks use `udata_ogp.permissions` against the current user; callers that act as the
+system (import, tag sweep) pass `check=False`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from mongoengine.errors import NotUniqueError
+
+from udata_ogp.constants import COMPLETION, LINK_ROLES
+from udata_ogp.errors import Conflict, Forbidden, InvalidInput
+from udata_ogp.models import Commitment, CommitmentLink, StatusChange
+from udata_ogp.permissions import can_edit_commitment, can_link, can_unlink
+from udata_ogp.targets import resolve_target, snapshot_of, target_model
+
+__all__ = ("change_status", "create_link", "delete_link", "update_link")
+
+
+def _check_role(role: str) -> None:
+    if role not in LINK_ROLES:
+        raise InvalidInput(
+            f"Unknown role {role!r}; expected one of: {', '.join(LINK_ROLES)}.", field="role"
+        )
+
+
+def _check_milestone(commitment: Commitment, milestone: str | None) -> None:
+    if milestone and commitment.milestone(milestone) is None:
+        raise InvalidInput(
+            f"Commitment {commitment.number} has no milestone {milestone!r}.", field="milestone"
+        )
+
+
+def create_link(
+    commitment: Commitment,
+    *,
+    target_class: str | None = None,
+    target_id=None,
+    role: str = "fulfils",
+    note: str | None = None,
+    note_en: str | None = None,
+    milestone: str | None = None,
+    title: str | None = None,
+    by=None,
+    source: str = "manual",
+    check: bool = True,
+) -> CommitmentLink:
+    """Link a target (or expected data, with a title) to a commitment; 400/403/404/409/410."""
+    _check_role(role)
+    _check_milestone(commitment, milestone)
+    target = None
+    if target_class or target_id:
+        if not (target_class and target_id):
+            raise InvalidInput("An element needs both a class and an id.", field="element")
+        target = resolve_target(target_class, target_id)
+    elif not title:
+        raise InvalidInput("Give an element to link, or a title for expected data.", field="title")
+    if check and not can_link(commitment, target):
+        raise Forbidden("You may not link this object to this commitment.")
+    link = CommitmentLink(
+        commitment=commitment,
+        plan=commitment.plan,
+        milestone=milestone or None,
+        target_class=target_class if target else None,
+        target_id=target.id if target else None,
+        title=title or None,
+        role=role,
+        note=note,
+        note_en=note_en,
+        source=source,
+        linked_by=by,
+        snapshot=snapshot_of(target) if target else None,
+    )
+    if (
+        target is not None
+        and CommitmentLink.objects(
+            commitment=commitment, target_class=target_class, target_id=target.id, role=role
+        ).first()
+    ):
+        raise Conflict(f"This {target_class} is already linked to this commitment as {role!r}.")
+    try:
+        link.save()
+    except NotUniqueError:
+        raise Conflict(
+            f"This {target_class} is already linked to this commitment as {role!r}."
+        ) from None
+    return link
+
+
+def link_target(link: CommitmentLink):
+    """The live target of a link, or None when it was hard-deleted (or for expected data)."""
+    if link.target_id is None:
+        return None
+    return target_model(link.target_class).objects(id=link.target_id).first()
+
+
+def update_link(link: CommitmentLink, *, check: bool = True, **changes) -> CommitmentLink:
+    """Change role, note(s) or milestone of a link."""
+    if check and not can_unlink(link, link_target(link)):
+        raise Forbidden("You may not edit this link.")
+    allowed = {"role", "note", "note_en", "milestone", "title", "promised_frequency"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise InvalidInput(f"Unknown field(s): {', '.join(sorted(unknown))}.", field=min(unknown))
+    if "role" in changes:
+        _check_role(changes["role"])
+    if changes.get("milestone"):
+        _check_milestone(link.commitment, changes["milestone"])
+    for key, value in changes.items():
+        setattr(link, key, value)
+    try:
+        link.save()
+    except NotUniqueError:
+        raise Conflict("This object is already linked to this commitment with that role.") from None
+    return link
+
+
+def delete_link(link: CommitmentLink, *, check: bool = True) -> None:
+    if check and not can_unlink(link, link_target(link)):
+        raise Forbidden("You may not remove this link.")
+    link.delete()
+
+
+def change_status(
+    commitment: Commitment,
+    *,
+    status: str | None,
+    rationale: str,
+    evidence_url: str | None = None,
+    by=None,
+    check: bool = True,
+    at: datetime | None = None,
+) -> StatusChange:
+    """Record a completion change with who, when, from → to, why and the evidence."""
+    if check and not can_edit_commitment(commitment):
+        raise Forbidden("Only the commitment's editors and administrators change its status.")
+    if status is not None and status not in COMPLETION:
+        raise InvalidInput(
+            f"Unknown status {status!r}; expected one of: {', '.join(COMPLETION)}.", field="status"
+        )
+    if not (rationale or "").strip():
+        raise InvalidInput("A rationale is required.", field="rationale")
+    if evidence_url and not evidence_url.startswith(("http://", "https://")):
+        raise InvalidInput("The evidence URL must be an http(s) URL.", field="evidence_url")
+    change = StatusChange(
+        at=at or datetime.now(UTC),
+        by=by,
+        by_name=getattr(by, "fullname", None) if by is not None else None,
+        status_from=commitment.status,
+        status_to=status,
+        rationale=rationale.strip(),
+        evidence_url=evidence_url or None,
+    )
+    # One atomic update: the history is appended and the status set together.
+    Commitment.objects(id=commitment.id).update_one(push__status_history=change, set__status=status)
+    commitment.reload()
+    return change

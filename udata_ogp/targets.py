@@ -1,0 +1,97 @@
+"""What a link may point to: udata's datasets, reuses and dataservices.
+
+The three models name their hidden states differently (`deleted`/`archived` on Dataset and
+Reuse, `deleted_at`/`archived_at` on Dataservice): `STATE_FIELDS` says which is which, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bson import ObjectId
+from bson.errors import InvalidId
+
+from udata_ogp.constants import TARGET_CLASSES
+from udata_ogp.errors import Gone, InvalidInput, NotFound
+from udata_ogp.models import LinkSnapshot
+
+STATE_FIELDS: dict[str, dict[str, str]] = {
+    "Dataset": {"deleted": "deleted", "archived": "archived", "private": "private"},
+    "Reuse": {"deleted": "deleted", "archived": "archived", "private": "private"},
+    "Dataservice": {"deleted": "deleted_at", "archived": "archived_at", "private": "private"},
+}
+
+
+def target_model(class_name: str):
+    from udata.models import Dataservice, Dataset, Reuse
+
+    models = {"Dataset": Dataset, "Reuse": Reuse, "Dataservice": Dataservice}
+    if class_name not in models:
+        raise InvalidInput(
+            f"Unknown class {class_name!r}; expected one of: {', '.join(TARGET_CLASSES)}.",
+            field="element.class",
+        )
+    return models[class_name]
+
+
+def parse_object_id(value: Any, field: str = "id") -> ObjectId:
+    try:
+        return ObjectId(str(value))
+    except (InvalidId, TypeError):
+        raise InvalidInput(f"{value!r} is not a valid id.", field=field) from None
+
+
+def state_of(class_name: str, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """`{"deleted": ..., "archived": ..., "private": ...}` of a target read as a raw document."""
+    return {state: raw.get(name) for state, name in STATE_FIELDS[class_name].items()}
+
+
+def state_of_document(target) -> dict[str, Any]:
+    return {
+        state: getattr(target, name, None)
+        for state, name in STATE_FIELDS[type(target).__name__].items()
+    }
+
+
+def resolve_target(class_name: str, target_id: Any, allow_hidden: bool = False):
+    """The dataset, reuse or dataservice to link, or a clear error (400, 404, 410)."""
+    model = target_model(class_name)
+    oid = parse_object_id(target_id, field="element.id")
+    target = model.objects(id=oid).first()
+    if target is None:
+        raise NotFound(f"No {class_name} with id {oid}.", field="element.id")
+    state = state_of_document(target)
+    if not allow_hidden:
+        if state["deleted"]:
+            raise Gone(f"{class_name} {oid} is deleted.", field="element.id")
+        if state["private"]:
+            raise InvalidInput(f"{class_name} {oid} is private.", field="element.id")
+    return target
+
+
+def page_url(target) -> str | None:
+    """The portal's own page (cdata) when a front is configured, else the API URL."""
+    try:
+        return target.self_web_url() or target.self_api_url(_external=True)
+    except Exception:  # a front without the route must not break a link
+        return None
+
+
+def snapshot_of(target) -> LinkSnapshot:
+    owner = target.organization or getattr(target, "owner", None)
+    owner_name = None
+    if owner is not None:
+        owner_name = getattr(owner, "name", None) or getattr(owner, "fullname", None)
+    try:
+        api_url = target.self_api_url(_external=True)
+    except Exception:
+        api_url = None
+    return LinkSnapshot(
+        title=target.title,
+        slug=getattr(target, "slug", None),
+        organization=owner_name,
+        organization_id=str(owner.id) if owner is not None else None,
+        page_url=page_url(target),
+        api_url=api_url,
+    )
