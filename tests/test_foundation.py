@@ -23,3 +23,13 @@ class PluginWiringTest(OgpAPITestCase):
     def test_pages_blueprint_is_registered(self):
         response = self.client.get(url_for("ogp.index"))
         assert response.status_code == 200
+
+
+class FactoriesTest(OgpDBTestCase):
+    def test_link_factory_snapshots_its_dataset(self):
+        from udata_ogp.factories import CommitmentLinkFactory
+
+        link = CommitmentLinkFactory()
+        assert link.target_class == "Dataset"
+        assert link.snapshot.title
+        assert link.plan == link.commitment.plan
