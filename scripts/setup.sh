@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs udata-ogp into ./.venv on a fresh Debian machine with Python 3.11.
+#   scripts/setup.sh          the plugin and udata (what the demo needs)
+#   scripts/setup.sh --test   also the test tools, and Debian's redis-server and chromium
+# Idempotent: a second run only checks what is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+with_tests=0
+[ "${1:-}" = "--test" ] && with_tests=1
+
+python=${PYTHON:-python3.11}
+command -v "$python" >/dev/null 2>&1 || python=python3
+"$python" -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' \
+  || { echo "udata-ogp needs Python 3.11 (found $("$python" --version))" >&2; exit 1; }
+
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+if [ "$with_tests" = 1 ]; then
+  .venv/bin/pip install --quiet --disable-pip-version-check -e ".[test]"
+else
+  .venv/bin/pip install --quiet --disable-pip-version-check -e .
+fi
+
+# Compiled catalogues are build products, not sources.
+if compgen -G "udata_ogp/translations/*/LC_MESSAGES/udata_ogp.po" >/dev/null; then
+  .venv/bin/pybabel compile --statistics -D udata_ogp -d udata_ogp/translations 2>&1 | tail -n 2
+fi
+
+# The French State design system, from the npm registry (the pages keep their own CSS without it).
+if [ -f scripts/fetch-dsfr.sh ]; then
+  if command -v npm >/dev/null 2>&1; then
+    bash scripts/fetch-dsfr.sh || echo "warning: DSFR could not be fetched; pages use their own CSS" >&2
+  else
+    echo "warning: npm not found; pages use their own CSS instead of DSFR" >&2
+  fi
+fi
+
+if [ "$with_tests" = 1 ]; then
+  missing=()
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+fi
+echo "udata-ogp installed in .venv"
