@@ -53,8 +53,13 @@ DATASETS = [
         "punctual",
         "ok",
     ),
-    ("demandes-de-valeurs-foncieres", "Demandes de valeurs foncières (DVF)", "dgfip", "semiannual",
-     "overdue"),
+    (
+        "demandes-de-valeurs-foncieres",
+        "Demandes de valeurs foncières (DVF)",
+        "dgfip",
+        "semiannual",
+        "overdue",
+    ),
     (
         "donnees-essentielles-de-la-commande-publique-fichiers-consolides",
         "Données essentielles de la commande publique - fichiers consolidés",
@@ -83,17 +88,33 @@ REUSES = [
 # Links made by hand by producers (commitment number, slug, role, note); the import adds the
 # `evidence` links of the URLs the plan itself prints.
 MANUAL_LINKS = [
-    (5, "demandes-de-valeurs-foncieres", "fulfils",
-     "La DINUM a accompagné la DGFiP dans l'ouverture de la base DVF (rapport 2021)."),
-    (5, "referentiel-des-administrateurs-ministeriels-des-donnees", "fulfils",
-     "Liste publique des administrateurs ministériels des données."),
-    (2, "donnees-essentielles-de-la-commande-publique-fichiers-consolides", "fulfils",
-     "Les données essentielles de la commande publique, consolidées."),
+    (
+        5,
+        "demandes-de-valeurs-foncieres",
+        "fulfils",
+        "La DINUM a accompagné la DGFiP dans l'ouverture de la base DVF (rapport 2021).",
+    ),
+    (
+        5,
+        "referentiel-des-administrateurs-ministeriels-des-donnees",
+        "fulfils",
+        "Liste publique des administrateurs ministériels des données.",
+    ),
+    (
+        2,
+        "donnees-essentielles-de-la-commande-publique-fichiers-consolides",
+        "fulfils",
+        "Les données essentielles de la commande publique, consolidées.",
+    ),
     (8, "aire-geographique-des-igp", "contributes", None),
 ]
 EXPECTED_DATA = [
-    (5, "Impact de l'ouverture des données publiques (indicateurs)", "fulfils",
-     "Milestone 5.4: not published yet."),
+    (
+        5,
+        "Impact de l'ouverture des données publiques (indicateurs)",
+        "fulfils",
+        "Milestone 5.4: not published yet.",
+    ),
 ]
 
 
@@ -212,7 +233,12 @@ def load_demo_content() -> DemoContent:
     orgs = {}
     for slug, name in ORGANIZATIONS.items():
         members = [Member(user=producer, role="editor")] if slug in ("etalab", "dgfip") else []
-        orgs[slug] = Organization.objects.create(name=name, slug=slug, members=members)
+        orgs[slug] = Organization.objects.create(
+            name=name,
+            slug=slug,
+            description=f"{name} (organisation de démonstration).",
+            members=members,
+        )
 
     now = datetime.now(UTC)
     datasets = {}
@@ -229,9 +255,7 @@ def load_demo_content() -> DemoContent:
         )
         dataset.save()
         if state == "overdue":
-            Dataset.objects(id=dataset.id).update_one(
-                set__last_update=now - timedelta(days=800)
-            )
+            Dataset.objects(id=dataset.id).update_one(set__last_update=now - timedelta(days=800))
         elif state == "archived":
             Dataset.objects(id=dataset.id).update_one(set__archived=now - timedelta(days=30))
         datasets[slug] = dataset
@@ -276,8 +300,12 @@ def load_demo_content() -> DemoContent:
 
     content.accounts = [
         DemoAccount(admin.email, admin_password, _api_key(admin), "administrator"),
-        DemoAccount(producer.email, producer_password, _api_key(producer),
-                    "producer (editor of Etalab and DGFiP)"),
+        DemoAccount(
+            producer.email,
+            producer_password,
+            _api_key(producer),
+            "producer (editor of Etalab and DGFiP)",
+        ),
     ]
     return content
 
