@@ -19,6 +19,8 @@ DEFAULTS: dict[str, object] = {
     "OGP_SWEEP_BATCH_SIZE": 1000,
     # Opt-in e-mail digests of health changes.
     "OGP_NOTICES": False,
+    # Links per Celery sub-task of the sweep; 0 sweeps in one task (see udata_ogp.tasks).
+    "OGP_SWEEP_FANOUT": 0,
 }
 
 

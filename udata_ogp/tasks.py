@@ -1,5 +1,80 @@
-"""Celery jobs of the plugin (entry point `udata.tasks`): must not touch the database at import."""
+"""Celery jobs of the plugin (entry point `udata.tasks`): must not touch the database at import.
 
-from udata.tasks import get_logger
+- `ogp-check-links`: the link-health sweep (tag links, health, commitment roll-up), in-process,
+  or fanned out into `check_links_chunk` sub-tasks of `OGP_SWEEP_FANOUT` links when set and the
+  portal has more links than that;
+- `reevaluate_target`: the links of one dataset/reuse/dataservice, queued by `signals`;
+- `ogp-send-notices`: the opt-in e-mail digests (`udata_ogp.notices`);
+- `ogp-probe-urls`: the optional URL probe (`udata_ogp.probe`), for portals without udata-hydra.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from udata.tasks import get_logger, job, task
 
 log = get_logger(__name__)
+
+
+@job("ogp-check-links")
+def check_links(self, commitment: str | None = None) -> dict[str, Any]:
+    """Check every link (or one commitment's); returns the sweep summary."""
+    from udata_ogp import sweep
+
+    fanout = int(current_app.config.get("OGP_SWEEP_FANOUT") or 0)
+    if commitment is None and fanout:
+        ids = sweep.link_ids()
+        if len(ids) > fanout:
+            from udata_ogp.tagging import sync_tags
+
+            tags = sync_tags().as_dict()
+            chunks = [ids[i : i + fanout] for i in range(0, len(ids), fanout)]
+            for chunk in chunks:
+                check_links_chunk.delay([str(i) for i in chunk])
+            summary = {"links": len(ids), "chunks": len(chunks), "tags": tags}
+            sweep.record_run("all", sweep._now(), summary)
+            self.log.info("OGP link sweep fanned out: %s", summary)
+            return summary
+    result = sweep.run_sweep(commitment=commitment)
+    return result.as_dict()
+
+
+@task(queue="low")
+def check_links_chunk(ids: list[str]) -> dict[str, Any]:
+    """One fan-out chunk: evaluate these links and roll up the commitments they belong to."""
+    from udata_ogp import sweep
+
+    return sweep.check_links(ids=ids).as_dict()
+
+
+@task(queue="default")
+def reevaluate_target(class_name: str, target_id: str) -> dict[str, Any]:
+    """Re-evaluate the links of one target now (after its update or deletion)."""
+    from udata_ogp import sweep
+    from udata_ogp.tagging import sync_tags
+
+    tags = sync_tags(target=(class_name, target_id)).as_dict()
+    result = sweep.check_links(target=(class_name, target_id))
+    result.tags = tags
+    return result.as_dict()
+
+
+@job("ogp-send-notices")
+def send_notices(self) -> dict[str, Any]:
+    """Send the opt-in digests of health changes since the last one."""
+    from udata_ogp.notices import send_digests
+
+    return send_digests()
+
+
+@job("ogp-probe-urls")
+def probe_urls(self) -> dict[str, Any]:
+    """Probe the resources of linked datasets (only when OGP_URL_PROBE is on)."""
+    if not current_app.config.get("OGP_URL_PROBE"):
+        self.log.info("OGP_URL_PROBE is off: nothing probed")
+        return {"probed": 0}
+    from udata_ogp.probe import probe_linked_resources
+
+    return probe_linked_resources()

@@ -1,0 +1,314 @@
+"""The link-health sweep: read links and targets in batches, apply `health`, write what changed.
+
+Per batch of `OGP_SWEEP_BATCH_SIZE` links: one read of the links (only the health fields), one
+read per target class (`_id $in`, only the fields the rules need), one `bulk_write` of the links
+whose verdict changed. Then the commitment roll-up: one aggregation over the links and one read of
+the commitments' current roll-up, one `bulk_write` of those that changed. A sweep over unchanged
+targets therefore writes nothing to links or commitments; the time of each run is kept in the
+`ogp_sweep_run` collection (one document per scope), so "last checked" needs no write per link.
+
+Raw pymongo on the collections mongoengine maps, so the same code runs on mongomock and on a wire
+protocol server (MongoDB, SecantusDB): no `$text`, no transactions, only `$match`/`$group`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bson import ObjectId
+from flask import current_app
+from pymongo import UpdateOne
+
+from udata_ogp.constants import HEALTH_ORDER
+from udata_ogp.health import HealthSettings, evaluate
+from udata_ogp.models import Commitment, CommitmentLink
+from udata_ogp.targets import STATE_FIELDS, target_model
+
+__all__ = (
+    "LINK_FIELDS",
+    "SweepResult",
+    "TARGET_FIELDS",
+    "bulk_update",
+    "check_links",
+    "link_ids",
+    "load_targets",
+    "rollup",
+    "run_sweep",
+)
+
+log = logging.getLogger(__name__)
+
+# The link fields `health.evaluate` reads, and what the roll-up groups by.
+LINK_FIELDS = {
+    name: 1
+    for name in (
+        "commitment",
+        "target_class",
+        "target_id",
+        "role",
+        "health",
+        "reasons",
+        "health_since",
+        "first_failure",
+        "last_ok",
+        "failure_count",
+        "promised_frequency",
+    )
+}
+
+
+def _target_fields() -> dict[str, dict[str, int]]:
+    fields: dict[str, dict[str, int]] = {}
+    for class_name, names in STATE_FIELDS.items():
+        fields[class_name] = {name: 1 for name in names.values()}
+    fields["Dataset"].update(
+        {"frequency": 1, "last_update": 1, "resources._id": 1, "resources.extras": 1}
+    )
+    return fields
+
+
+TARGET_FIELDS = _target_fields()
+
+# A fulfils link in one of these states puts its commitment "at risk". `unknown` does not: it
+# means "not checked yet" (or expected data), not a known problem.
+AT_RISK_HEALTH = frozenset({"stale", "broken", "gone"})
+
+RUNS_COLLECTION = "ogp_sweep_run"
+
+
+class _UpdateOne(UpdateOne):
+    """`UpdateOne` that passes `sort` to the bulk builder only when set.
+
+    pymongo ≥ 4.11 always passes `sort=`, which mongomock 4.3's builder does not accept; real
+    servers see the same command either way. One code path for every backend.
+    """
+
+    def _add_to_bulk(self, bulkobj) -> None:
+        kwargs: dict[str, Any] = {"array_filters": self._array_filters, "hint": self._hint}
+        if self._collation is not None:
+            kwargs["collation"] = self._collation
+        if self._sort is not None:
+            kwargs["sort"] = self._sort
+        bulkobj.add_update(self._filter, self._doc, False, bool(self._upsert), **kwargs)
+
+
+def bulk_update(collection, updates: list[tuple[dict, dict]]) -> int:
+    """One unordered `bulk_write` of `(filter, update)` pairs; returns how many were sent."""
+    if not updates:
+        return 0
+    collection.bulk_write([_UpdateOne(flt, upd) for flt, upd in updates], ordered=False)
+    return len(updates)
+
+
+@dataclass
+class SweepResult:
+    links: int = 0
+    written: int = 0
+    health: Counter = field(default_factory=Counter)
+    commitments_written: int = 0
+    tags: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "links": self.links,
+            "written": self.written,
+            "health": {h: self.health[h] for h in HEALTH_ORDER if self.health[h]},
+            "commitments_written": self.commitments_written,
+            "tags": self.tags,
+        }
+
+    def merge(self, other: SweepResult) -> None:
+        self.links += other.links
+        self.written += other.written
+        self.health.update(other.health)
+        self.commitments_written += other.commitments_written
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    chunk: list = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _link_filter(commitment=None, ids: Iterable | None = None, targets=None) -> dict[str, Any]:
+    # Links to expected data (no target) have nothing to check.
+    flt: dict[str, Any] = {"target_id": {"$ne": None}}
+    if commitment is not None:
+        flt["commitment"] = ObjectId(str(getattr(commitment, "pk", commitment)))
+    if ids is not None:
+        flt["_id"] = {"$in": [ObjectId(str(i)) for i in ids]}
+    if targets is not None:
+        class_name, target_id = targets
+        flt["target_class"] = class_name
+        flt["target_id"] = ObjectId(str(target_id))
+    return flt
+
+
+def link_ids(commitment=None) -> list[ObjectId]:
+    """Ids of the links a sweep would check (for the Celery fan-out): one projected query."""
+    coll = CommitmentLink._get_collection()
+    return [doc["_id"] for doc in coll.find(_link_filter(commitment), {"_id": 1}).sort("_id", 1)]
+
+
+def load_targets(refs: Iterable[tuple[str, ObjectId]]) -> dict[tuple[str, ObjectId], dict]:
+    """Raw target documents, ONE query per class, only the fields the rules need."""
+    by_class: dict[str, set[ObjectId]] = defaultdict(set)
+    for class_name, target_id in refs:
+        by_class[class_name].add(target_id)
+    found: dict[tuple[str, ObjectId], dict] = {}
+    for class_name, ids in by_class.items():
+        coll = target_model(class_name)._get_collection()
+        for doc in coll.find({"_id": {"$in": list(ids)}}, TARGET_FIELDS[class_name]):
+            found[(class_name, doc["_id"])] = doc
+    return found
+
+
+def _merge_probe_facts(targets: dict, now: datetime) -> None:
+    """Overlay the plugin's own URL probe results where hydra wrote nothing (probe opt-in)."""
+    if not current_app.config.get("OGP_URL_PROBE"):
+        return
+    from udata_ogp.probe import facts_for
+
+    resources = [
+        r
+        for (class_name, _), doc in targets.items()
+        if class_name == "Dataset"
+        for r in doc.get("resources") or []
+    ]
+    facts = facts_for([r.get("_id") for r in resources])
+    for resource in resources:
+        extras = resource.get("extras") or {}
+        fact = facts.get(str(resource.get("_id")))
+        if fact and "check:available" not in extras:
+            resource["extras"] = {**extras, **fact}
+
+
+def check_links(
+    commitment=None,
+    ids: Iterable | None = None,
+    target: tuple[str, Any] | None = None,
+    now: datetime | None = None,
+    batch_size: int | None = None,
+    rollup_commitments: bool = True,
+) -> SweepResult:
+    """Evaluate the links in scope (all, one commitment's, some ids, or one target's)."""
+    now = now or _now()
+    config = current_app.config
+    settings = HealthSettings.from_config(config)
+    batch_size = batch_size or int(config.get("OGP_SWEEP_BATCH_SIZE", 1000))
+    coll = CommitmentLink._get_collection()
+    result = SweepResult()
+    touched: set[ObjectId] = set()
+
+    cursor = (
+        coll.find(_link_filter(commitment, ids, target), LINK_FIELDS)
+        .sort("_id", 1)
+        .batch_size(batch_size)
+    )
+    for batch in _chunks(cursor, batch_size):
+        targets = load_targets((link["target_class"], link["target_id"]) for link in batch)
+        _merge_probe_facts(targets, now)
+        updates: list[tuple[dict, dict]] = []
+        for link in batch:
+            raw = targets.get((link["target_class"], link["target_id"]))
+            evaluation = evaluate(link, link["target_class"], raw, now, settings)
+            result.links += 1
+            result.health[evaluation.health] += 1
+            touched.add(link["commitment"])
+            if not evaluation.changed:
+                continue
+            update: dict[str, Any] = {}
+            if evaluation.changes:
+                update["$set"] = evaluation.changes
+            if evaluation.event is not None:
+                update["$push"] = {"health_history": evaluation.event}
+            updates.append(({"_id": link["_id"]}, update))
+        result.written += bulk_update(coll, updates)
+
+    if rollup_commitments:
+        # A full sweep also resets commitments that lost all their links.
+        scope = None if commitment is None and ids is None and target is None else touched
+        if commitment is not None:
+            scope = {ObjectId(str(getattr(commitment, "pk", commitment)))}
+        result.commitments_written = rollup(scope)
+    return result
+
+
+def rollup(commitment_ids: Iterable[ObjectId] | None = None) -> int:
+    """Recompute `health_counts` and `at_risk` of commitments; write only those that changed."""
+    ids = None if commitment_ids is None else list(commitment_ids)
+    if ids is not None and not ids:
+        return 0
+    match: dict[str, Any] = {} if ids is None else {"commitment": {"$in": ids}}
+    pipeline = [
+        {"$match": match},
+        {
+            "$group": {
+                "_id": {"c": "$commitment", "h": "$health", "r": "$role"},
+                "n": {"$sum": 1},
+            }
+        },
+    ]
+    counts: dict[ObjectId, Counter] = defaultdict(Counter)
+    at_risk: set[ObjectId] = set()
+    for row in CommitmentLink._get_collection().aggregate(pipeline):
+        key = row["_id"]
+        health = key.get("h") or "unknown"
+        counts[key["c"]][health] += row["n"]
+        if key.get("r") == "fulfils" and health in AT_RISK_HEALTH:
+            at_risk.add(key["c"])
+
+    coll = Commitment._get_collection()
+    flt = {} if ids is None else {"_id": {"$in": ids}}
+    updates = []
+    for doc in coll.find(flt, {"health_counts": 1, "at_risk": 1}):
+        cid = doc["_id"]
+        new_counts = {h: counts[cid][h] for h in HEALTH_ORDER if counts[cid][h]}
+        new_risk = cid in at_risk
+        if (doc.get("health_counts") or {}) != new_counts or bool(doc.get("at_risk")) != new_risk:
+            updates.append(
+                ({"_id": cid}, {"$set": {"health_counts": new_counts, "at_risk": new_risk}})
+            )
+    return bulk_update(coll, updates)
+
+
+def record_run(scope: str, at: datetime, summary: dict[str, Any]) -> None:
+    """When the sweep last ran, per scope: the one write of a sweep that found no change."""
+    db = CommitmentLink._get_db()
+    db[RUNS_COLLECTION].replace_one(
+        {"_id": scope}, {"_id": scope, "at": at, "summary": summary}, upsert=True
+    )
+
+
+def last_run(scope: str = "all") -> dict[str, Any] | None:
+    return CommitmentLink._get_db()[RUNS_COLLECTION].find_one({"_id": scope})
+
+
+def run_sweep(commitment=None, now: datetime | None = None, tags: bool = True) -> SweepResult:
+    """The whole job in-process: tag links first (so new ones are checked), then health."""
+    now = now or _now()
+    tag_report: dict[str, Any] = {}
+    if tags and commitment is None:
+        from udata_ogp.tagging import sync_tags
+
+        tag_report = sync_tags().as_dict()
+    result = check_links(commitment=commitment, now=now)
+    result.tags = tag_report
+    scope = "all" if commitment is None else f"commitment:{getattr(commitment, 'pk', commitment)}"
+    record_run(scope, now, result.as_dict())
+    log.info("OGP link sweep (%s): %s", scope, result.as_dict())
+    return result
