@@ -1,0 +1,317 @@
+"""Import an action plan (JSON or CSV) into the database: validate everything, then write.
+
+Stages: parse and normalise to the canonical document (pure, `plan_format` / `plan_csv`),
+validate it (JSON Schema + duplicates), build every document and `.validate()` it, check
+conflicts with what the database holds, and only then save. An invalid file therefore writes
+nothing (no transactions needed: nothing is written before the last check). Re-importing the
+same file saves nothing: a document is saved only when its canonical form changes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from bson import ObjectId
+from mongoengine import Document
+from mongoengine.errors import ValidationError
+
+from udata_ogp import plan_format as pf
+from udata_ogp.actions import create_link
+from udata_ogp.errors import OgpError
+from udata_ogp.exporting import commitment_dict, plan_dict
+from udata_ogp.models import (
+    ActionPlan,
+    Axis,
+    Commitment,
+    CommitmentLink,
+    Contact,
+    IrmAssessment,
+    Milestone,
+    ResourceRef,
+    SourceDocument,
+    SubCommitment,
+)
+
+__all__ = ("ImportProblem", "ImportReport", "ImportValidationError", "import_plan")
+
+ImportProblem = pf.Problem
+
+
+class ImportValidationError(Exception):
+    """The file cannot be imported; `problems` names every place at fault."""
+
+    def __init__(self, problems: list[ImportProblem]):
+        self.problems = problems
+        super().__init__(
+            f"{len(problems)} problem(s):\n"
+            + "\n".join(f"{p.pointer}: {p.message}" for p in problems)
+        )
+
+
+@dataclass
+class ImportReport:
+    plan: ActionPlan | None = None
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    links_created: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    def as_dict(self) -> dict:
+        return {
+            "plan": self.plan.slug if self.plan is not None and self.plan.slug else None,
+            "dry_run": self.dry_run,
+            "created": list(self.created),
+            "updated": list(self.updated),
+            "unchanged": list(self.unchanged),
+            "links_created": list(self.links_created),
+        }
+
+
+_EMBEDDED = {
+    "axes": Axis,
+    "documents": SourceDocument,
+    "contact": Contact,
+    "contacts": Contact,
+    "resources": ResourceRef,
+    "irm": IrmAssessment,
+    "milestones": Milestone,
+    "sub_commitments": SubCommitment,
+}
+
+
+def _embedded(name: str, value: Any) -> Any:
+    cls = _EMBEDDED.get(name)
+    if cls is None or value is None:
+        return value
+    if isinstance(value, list):
+        return [cls(**{k: v for k, v in item.items() if v is not None}) for item in value]
+    return cls(**{k: v for k, v in value.items() if v is not None})
+
+
+def _assign(doc: Document, data: dict, names: list[str]) -> None:
+    """Set every canonical field: the file is the truth for them, absent means empty."""
+    for name in names:
+        value = data.get(name)
+        if value is None:
+            default = doc._fields[name].default
+            value = default() if callable(default) else default
+        setattr(doc, name, _embedded(name, value))
+
+
+def _error_pointers(error: ValidationError, base: str) -> list[tuple[str, str]]:
+    def flatten(errors: Any, where: str) -> list[tuple[str, str]]:
+        if isinstance(errors, dict):
+            return [
+                item
+                for key, value in errors.items()
+                for item in flatten(value, f"{where}/{pf.escape(key)}")
+            ]
+        return [(where, str(errors))]
+
+    errors = error.to_dict()
+    return flatten(errors, base) if errors else [(base, error.message)]
+
+
+def _validate(doc: Document, base: str, new: bool) -> list[tuple[str, str]]:
+    try:
+        doc.validate()
+    except ValidationError as exc:
+        # A new document's slug is made when it is saved, from its title.
+        return [
+            (where, message)
+            for where, message in _error_pointers(exc, base)
+            if not (new and where == f"{base}/slug")
+        ]
+    return []
+
+
+def _key(commitment: Commitment) -> str:
+    suffix = f" ({commitment.ogp_id})" if commitment.ogp_id else ""
+    return f"commitment {commitment.number}{suffix}"
+
+
+# data.gouv.fr dataset and reuse pages, with or without a language prefix.
+_PORTAL_URL = re.compile(
+    r"https?://(?:www\.)?data\.gouv\.fr(?:/(?:fr|en|es))?/(datasets|reuses)/([A-Za-z0-9_.-]+)"
+)
+
+
+def _strings(value: Any):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def portal_slugs(commitment: dict) -> list[tuple[str, str]]:
+    """(class, slug) of every data.gouv.fr dataset or reuse page a commitment mentions."""
+    found: dict[tuple[str, str], None] = {}
+    for text in _strings(commitment):
+        for kind, slug in _PORTAL_URL.findall(text):
+            found.setdefault(("Dataset" if kind == "datasets" else "Reuse", slug), None)
+    return list(found)
+
+
+def _portal_target(class_name: str, slug: str):
+    from udata.models import Dataset, Reuse
+
+    model = Dataset if class_name == "Dataset" else Reuse
+    return model.objects(slug=slug).first()
+
+
+def _parse(content: bytes | str, fmt: str, milestones_csv, links_csv) -> pf.Normalised:
+    if fmt == "json":
+        if milestones_csv is not None or links_csv is not None:
+            raise pf.ProblemList([pf.Problem("/", "extra CSV files only go with --format csv")])
+        return pf.load(content)
+    if fmt == "csv":
+        from udata_ogp.plan_csv import load_csv
+
+        return load_csv(content, milestones_csv=milestones_csv, links_csv=links_csv)
+    raise pf.ProblemList([pf.Problem("/", f"unknown format {fmt!r}; expected json or csv")])
+
+
+def import_plan(
+    content: bytes | str,
+    fmt: str = "json",
+    *,
+    dry_run: bool = False,
+    by=None,
+    milestones_csv: bytes | str | None = None,
+    links_csv: bytes | str | None = None,
+) -> ImportReport:
+    """Create or update one plan and its commitments; raises ImportValidationError."""
+    try:
+        normalised = _parse(content, fmt, milestones_csv, links_csv)
+    except pf.ProblemList as exc:
+        raise ImportValidationError(exc.problems) from None
+    doc = normalised.doc
+    problems: list[tuple[str, str]] = []
+    report = ImportReport(dry_run=dry_run)
+
+    # -- the plan --------------------------------------------------------------------------
+    plan_data = doc["plan"]
+    plan = ActionPlan.objects(country=plan_data["country"], title=plan_data["title"]).first()
+    plan_new = plan is None
+    if plan_new:
+        plan = ActionPlan(id=ObjectId(), owner=by)
+        plan_before = None
+    else:
+        plan_before = plan_dict(plan)
+    _assign(plan, plan_data, pf.PLAN_FIELDS)
+    problems += _validate(plan, "/plan", plan_new)
+    plan_changed = plan_new or plan_dict(plan) != plan_before
+    plan_key = f"plan {plan_data['title']}"
+
+    # -- the commitments -------------------------------------------------------------------
+    existing = [] if plan_new else list(Commitment.objects(plan=plan))
+    by_number = {c.number: c for c in existing}
+    claimed: dict[ObjectId, int] = {}
+    planned: list[tuple[Commitment, bool, bool, dict]] = []
+    for index, data in enumerate(doc["commitments"]):
+        base = f"/commitments/{index}"
+        match = None
+        ogp_id = data.get("ogp_id")
+        if ogp_id:
+            match = Commitment.objects(ogp_id=ogp_id).first()
+            if match is not None and match.plan.pk != plan.pk:
+                problems.append(
+                    (
+                        f"{base}/ogp_id",
+                        f"OGP id {ogp_id} is already used by commitment {match.number} of "
+                        f"plan {match.plan.title!r}",
+                    )
+                )
+                continue
+        if match is None:
+            match = by_number.get(data["number"])
+        elif data["number"] in by_number and by_number[data["number"]].pk != match.pk:
+            problems.append(
+                (
+                    f"{base}/number",
+                    f"number {data['number']} is held by another commitment of the plan "
+                    f"({_key(by_number[data['number']])}); renumbering onto it is refused",
+                )
+            )
+            continue
+        if match is not None:
+            if match.pk in claimed:
+                problems.append(
+                    (
+                        base,
+                        f"matches the same stored commitment as /commitments/{claimed[match.pk]}",
+                    )
+                )
+                continue
+            claimed[match.pk] = index
+        new = match is None
+        commitment = Commitment(id=ObjectId(), owner=by) if new else match
+        before = None if new else commitment_dict(commitment)
+        _assign(commitment, data, pf.COMMITMENT_FIELDS)
+        commitment.plan = plan
+        problems += _validate(commitment, base, new)
+        changed = new or commitment_dict(commitment) != before
+        planned.append((commitment, new, changed, data))
+
+    if problems:
+        raise ImportValidationError(
+            [pf.Problem(normalised.locate(where), message) for where, message in problems]
+        )
+
+    # -- write (or say what would be written) ----------------------------------------------
+    (report.created if plan_new else report.updated if plan_changed else report.unchanged).append(
+        plan_key
+    )
+    if plan_changed and not dry_run:
+        plan.save()
+    report.plan = plan if not (dry_run and plan_new) else None
+    for commitment, new, changed, _data in planned:
+        key = _key(commitment)
+        (report.created if new else report.updated if changed else report.unchanged).append(key)
+        if changed and not dry_run:
+            commitment.save()
+    for commitment, new, _changed, data in planned:
+        report.links_created += _evidence_links(commitment, new, data, by, dry_run)
+    return report
+
+
+def _evidence_links(commitment: Commitment, new: bool, data: dict, by, dry_run: bool) -> list[str]:
+    """Link the portal's own datasets and reuses a commitment cites by URL (role `evidence`)."""
+    made = []
+    for class_name, slug in portal_slugs(data):
+        target = _portal_target(class_name, slug)
+        if target is None:
+            continue  # not on this portal: the URL stays a plain resource of the commitment
+        if (
+            not new
+            and CommitmentLink.objects(
+                commitment=commitment, target_class=class_name, target_id=target.id, role="evidence"
+            ).first()
+        ):
+            continue
+        label = f"{_key(commitment)} → {class_name} {slug}"
+        if dry_run:
+            made.append(label)
+            continue
+        try:
+            create_link(
+                commitment,
+                target_class=class_name,
+                target_id=target.id,
+                role="evidence",
+                by=by,
+                source="import",
+                check=False,
+            )
+        except OgpError:
+            # Deleted or private targets, or a link made meanwhile: not the import's business.
+            continue
+        made.append(label)
+    return made

@@ -1,0 +1,255 @@
+"""The canonical document as CSV: one row per commitment. Pure code, no database access.
+
+Columns are the canonical field names; plan fields are prefixed `plan.` and filled on the first
+row only. Lists and objects (milestones, sub-commitments, IRM, source, ...) are JSON in their
+cell, so that the CSV holds exactly what the JSON holds. Milestones may instead come from a
+separate CSV (one row per milestone, column `commitment` = commitment number).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from mongoengine.fields import BooleanField, IntField, StringField
+
+from udata_ogp import plan_format as pf
+from udata_ogp.models import ActionPlan, Commitment, Milestone
+
+PLAN_PREFIX = "plan."
+COLUMNS = [PLAN_PREFIX + name for name in pf.PLAN_FIELDS] + list(pf.COMMITMENT_FIELDS)
+MILESTONE_COLUMNS = ["commitment"] + list(pf.MILESTONE_FIELDS)
+
+
+def _kind(model, name: str) -> str:
+    fld = model._fields[name]
+    if isinstance(fld, BooleanField):
+        return "bool"
+    if isinstance(fld, IntField):
+        return "int"
+    if isinstance(fld, StringField):
+        return "str"
+    return "json"
+
+
+PLAN_KINDS = {name: _kind(ActionPlan, name) for name in pf.PLAN_FIELDS}
+COMMITMENT_KINDS = {name: _kind(Commitment, name) for name in pf.COMMITMENT_FIELDS}
+MILESTONE_KINDS = {name: _kind(Milestone, name) for name in pf.MILESTONE_FIELDS}
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------------------------
+
+
+def _cell(value: Any, kind: str) -> str:
+    if value is None:
+        return ""
+    if kind == "bool":
+        return "true" if value else "false"
+    if kind == "json":
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return str(value)
+
+
+def to_csv(doc: dict) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    plan_cells = [_cell(doc["plan"].get(name), PLAN_KINDS[name]) for name in pf.PLAN_FIELDS]
+    rows = doc["commitments"] or [{}]
+    for index, commitment in enumerate(rows):
+        cells = plan_cells if index == 0 else [""] * len(plan_cells)
+        cells = cells + [
+            _cell(commitment.get(name), COMMITMENT_KINDS[name]) for name in pf.COMMITMENT_FIELDS
+        ]
+        writer.writerow(cells)
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------------------------
+
+
+def _parse_cell(text: str, kind: str, where: str, problems: list[pf.Problem]) -> Any:
+    if text == "":
+        return None
+    if kind == "int":
+        try:
+            return int(text)
+        except ValueError:
+            problems.append(pf.Problem(where, f"expected an integer, got {text!r}"))
+            return None
+    if kind == "bool":
+        if text.lower() in ("true", "false"):
+            return text.lower() == "true"
+        problems.append(pf.Problem(where, f"expected true or false, got {text!r}"))
+        return None
+    if kind == "json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            problems.append(pf.Problem(where, f"invalid JSON in the cell: {exc.msg}"))
+            return None
+    return text
+
+
+def _rows(text: str, label: str, problems: list[pf.Problem]):
+    """(line number, header, cells) of each data row; a row may span lines (quoted newlines)."""
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        problems.append(pf.Problem(f"{label}line 1", "empty CSV file"))
+        return None, []
+    rows = []
+    line = reader.line_num + 1
+    try:
+        for cells in reader:
+            rows.append((line, cells))
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        problems.append(pf.Problem(f"{label}line {line}", f"invalid CSV: {exc}"))
+    return header, rows
+
+
+def _check_header(
+    header: list[str], known: list[str], required: list[str], label: str
+) -> list[pf.Problem]:
+    problems = []
+    for position, name in enumerate(header, start=1):
+        if name not in known:
+            problems.append(
+                pf.Problem(f"{label}line 1, column {position}", f"unknown column {name!r}")
+            )
+    if len(set(header)) != len(header):
+        problems.append(pf.Problem(f"{label}line 1", "duplicate column names"))
+    for name in required:
+        if name not in header:
+            problems.append(pf.Problem(f"{label}line 1", f"missing column {name!r}"))
+    return problems
+
+
+def load_csv(
+    content: bytes | str,
+    *,
+    milestones_csv: bytes | str | None = None,
+    links_csv: bytes | str | None = None,
+) -> pf.Normalised:
+    """Parse, normalise and validate a CSV plan; raises pf.ProblemList."""
+    problems: list[pf.Problem] = []
+    if links_csv is not None:
+        problems.append(
+            pf.Problem(
+                "links file",
+                "a links CSV is not supported: links are made from the data.gouv.fr URLs of "
+                "the commitments",
+            )
+        )
+    header, rows = _rows(pf.decode(content), "", problems)
+    if header is None:
+        raise pf.ProblemList(problems)
+    problems += _check_header(
+        header, COLUMNS, ["plan.country", "plan.title", "number", "title"], ""
+    )
+    if problems:
+        raise pf.ProblemList(problems)
+
+    origins: dict[str, str] = {}
+    plan: dict[str, Any] = {}
+    commitments: list[dict] = []
+    for row_index, (line, cells) in enumerate(rows):
+        if not any(cells):
+            continue  # blank line
+        if len(cells) != len(header):
+            problems.append(
+                pf.Problem(f"line {line}", f"{len(cells)} cells for {len(header)} columns")
+            )
+            continue
+        values = dict(zip(header, cells, strict=True))
+        for name in pf.PLAN_FIELDS:
+            column = PLAN_PREFIX + name
+            where = f"line {line}, column {column}"
+            text = values.get(column, "")
+            if row_index == 0:
+                value = _parse_cell(text, PLAN_KINDS[name], where, problems)
+                if value is not None:
+                    plan[name] = value
+                origins[pf.pointer("plan", name)] = where
+            elif text != "":
+                value = _parse_cell(text, PLAN_KINDS[name], where, problems)
+                if value != plan.get(name):
+                    problems.append(
+                        pf.Problem(
+                            where, "differs from the first row (plan columns describe one plan)"
+                        )
+                    )
+        commitment: dict[str, Any] = {}
+        base = pf.pointer("commitments", len(commitments))
+        for name in pf.COMMITMENT_FIELDS:
+            where = f"line {line}, column {name}"
+            origins[f"{base}/{name}"] = where
+            value = _parse_cell(values.get(name, ""), COMMITMENT_KINDS[name], where, problems)
+            if value is not None:
+                commitment[name] = value
+        origins[base] = f"line {line}"
+        if commitment:  # a row with only plan columns describes a plan with no commitment
+            commitments.append(commitment)
+    origins["/plan"] = "line 2"
+
+    if milestones_csv is not None:
+        _merge_milestones(milestones_csv, commitments, origins, problems)
+    if problems:
+        raise pf.ProblemList(problems)
+    normalised = pf.Normalised(
+        doc={"format": pf.FORMAT, "plan": plan, "commitments": commitments}, origins=origins
+    )
+    problems = pf.validate(normalised)
+    if problems:
+        raise pf.ProblemList(problems)
+    return normalised
+
+
+def _merge_milestones(
+    content: bytes | str, commitments: list[dict], origins: dict, problems: list[pf.Problem]
+) -> None:
+    label = "milestones file, "
+    header, rows = _rows(pf.decode(content), label, problems)
+    if header is None:
+        return
+    header_problems = _check_header(
+        header, MILESTONE_COLUMNS, ["commitment", "number", "title"], label
+    )
+    if header_problems:
+        problems += header_problems
+        return
+    index_of = {c.get("number"): i for i, c in enumerate(commitments)}
+    for line, cells in rows:
+        if not any(cells):
+            continue
+        if len(cells) != len(header):
+            problems.append(
+                pf.Problem(f"{label}line {line}", f"{len(cells)} cells for {len(header)} columns")
+            )
+            continue
+        values = dict(zip(header, cells, strict=True))
+        where = f"{label}line {line}, column commitment"
+        number = _parse_cell(values["commitment"], "int", where, problems)
+        if number not in index_of:
+            problems.append(pf.Problem(where, f"no commitment number {values['commitment']!r}"))
+            continue
+        i = index_of[number]
+        milestones = commitments[i].setdefault("milestones", [])
+        base = pf.pointer("commitments", i, "milestones", len(milestones))
+        milestone: dict[str, Any] = {}
+        for name in pf.MILESTONE_FIELDS:
+            cell_where = f"{label}line {line}, column {name}"
+            origins[f"{base}/{name}"] = cell_where
+            value = _parse_cell(values.get(name, ""), MILESTONE_KINDS[name], cell_where, problems)
+            if value is not None:
+                milestone[name] = value
+        origins[base] = f"{label}line {line}"
+        milestones.append(milestone)
