@@ -1,0 +1,172 @@
+"""Query-string parsers of the OGP API: pagination, filters and sorts, validated to a 400.
+
+Every argument is typed, so a bad value is answered with 400 and the argument's name in
+`errors` (flask-restx does that for a `ValueError` raised by an argument type).
+"""
+
+from __future__ import annotations
+
+from bson import ObjectId
+from flask_restx.inputs import boolean
+from flask_restx.reqparse import RequestParser
+from udata.api import api
+
+from udata_ogp.constants import COMPLETION, HEALTH, LINK_ROLES, OGP_VALUES, PLAN_STATUS
+
+__all__ = (
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "commitment_parser",
+    "export_parser",
+    "import_parser",
+    "link_parser",
+    "plan_parser",
+)
+
+DEFAULT_PAGE_SIZE = 20
+# Larger pages are refused (400), not clamped: a client asking for 1000 items and silently
+# getting 100 would believe it has them all.
+MAX_PAGE_SIZE = 100
+
+
+def page_size(value) -> int:
+    try:
+        size = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"page_size must be an integer from 1 to {MAX_PAGE_SIZE}") from None
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise ValueError(f"page_size must be an integer from 1 to {MAX_PAGE_SIZE}")
+    return size
+
+
+page_size.__schema__ = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}
+
+
+def page_number(value) -> int:
+    try:
+        page = int(value)
+    except (TypeError, ValueError):
+        raise ValueError("page must be a positive integer") from None
+    # A huge page number reaches Mongo as a `skip` overflowing 64 bits: refuse it here.
+    if not 1 <= page <= 100_000:
+        raise ValueError("page must be an integer from 1 to 100000")
+    return page
+
+
+page_number.__schema__ = {"type": "integer", "minimum": 1, "maximum": 100_000}
+
+
+def object_id(value) -> str:
+    if not ObjectId.is_valid(str(value)):
+        raise ValueError(f"{value!r} is not a valid id")
+    return str(value)
+
+
+object_id.__schema__ = {"type": "string", "pattern": "^[0-9a-fA-F]{24}$"}
+
+
+def positive_int(value) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValueError("expected a positive integer") from None
+    if not 1 <= number <= 10_000:
+        raise ValueError("expected an integer from 1 to 10000")
+    return number
+
+
+positive_int.__schema__ = {"type": "integer", "minimum": 1, "maximum": 10_000}
+
+
+def _sorts(*keys: str) -> list[str]:
+    return [*keys, *(f"-{key}" for key in keys)]
+
+
+def _paginated() -> RequestParser:
+    parser = api.parser()
+    parser.add_argument("page", type=page_number, default=1, location="args", help="Page (from 1)")
+    parser.add_argument(
+        "page_size",
+        type=page_size,
+        default=DEFAULT_PAGE_SIZE,
+        location="args",
+        help=f"Page size, at most {MAX_PAGE_SIZE} (a larger one is refused with 400)",
+    )
+    return parser
+
+
+PLAN_SORTS = {"start": "start", "title": "title", "created": "created_at"}
+
+plan_parser = _paginated()
+plan_parser.add_argument("country", type=str, location="args", help="OGP member code, e.g. FR")
+plan_parser.add_argument("cycle", type=str, location="args", help="OGP cycle, e.g. 2018-2020")
+plan_parser.add_argument("status", type=str, location="args", choices=list(PLAN_STATUS))
+plan_parser.add_argument(
+    "published", type=boolean, location="args", help="false lists the drafts you may edit"
+)
+plan_parser.add_argument("sort", type=str, location="args", choices=_sorts(*PLAN_SORTS))
+
+COMMITMENT_SORTS = {
+    "number": "number",
+    "title": "title",
+    "ogp_id": "ogp_id",
+    "status": "status",
+    "created": "created_at",
+    "last_modified": "last_modified",
+}
+
+commitment_parser = _paginated()
+commitment_parser.add_argument("plan", type=str, location="args", help="Action plan id or slug")
+commitment_parser.add_argument("status", type=str, location="args", choices=list(COMPLETION))
+commitment_parser.add_argument("axis", type=positive_int, location="args", help="Axis number")
+commitment_parser.add_argument(
+    "lead_institution", type=str, location="args", help="Exact name of a lead institution"
+)
+commitment_parser.add_argument(
+    "policy_area", type=str, location="args", help="Exact name of a policy area"
+)
+commitment_parser.add_argument("ogp_value", type=str, location="args", choices=list(OGP_VALUES))
+commitment_parser.add_argument(
+    "health",
+    type=str,
+    location="args",
+    choices=list(HEALTH),
+    help="Commitments with at least one link in that health",
+)
+commitment_parser.add_argument("at_risk", type=boolean, location="args")
+commitment_parser.add_argument("published", type=boolean, location="args")
+commitment_parser.add_argument(
+    "q",
+    type=str,
+    location="args",
+    help="Keywords (prefix match) over titles, OGP id, number and institutions",
+)
+commitment_parser.add_argument("sort", type=str, location="args", choices=_sorts(*COMMITMENT_SORTS))
+
+link_parser = _paginated()
+link_parser.add_argument("dataset", type=object_id, location="args", help="Links to this dataset")
+link_parser.add_argument("reuse", type=object_id, location="args", help="Links to this reuse")
+link_parser.add_argument(
+    "dataservice", type=object_id, location="args", help="Links to this dataservice"
+)
+link_parser.add_argument("commitment", type=str, location="args", help="Commitment id or slug")
+link_parser.add_argument("plan", type=str, location="args", help="Action plan id or slug")
+link_parser.add_argument("role", type=str, location="args", choices=list(LINK_ROLES))
+link_parser.add_argument("health", type=str, location="args", choices=list(HEALTH))
+
+commitment_links_parser = _paginated()
+commitment_links_parser.add_argument("role", type=str, location="args", choices=list(LINK_ROLES))
+commitment_links_parser.add_argument("health", type=str, location="args", choices=list(HEALTH))
+
+import_parser = api.parser()
+import_parser.add_argument(
+    "dry_run", type=boolean, location="args", default=False, help="Validate only, write nothing"
+)
+import_parser.add_argument(
+    "format", type=str, location="args", choices=["json"], default="json", help="File format"
+)
+
+export_parser = api.parser()
+export_parser.add_argument(
+    "format", type=str, location="args", choices=["json", "csv"], default="json"
+)
