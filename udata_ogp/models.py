@@ -70,7 +70,9 @@ PARTIAL_DATE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$"
 
 def check_partial_date(value, **_kwargs) -> None:
     if value and not PARTIAL_DATE.match(value):
-        raise FieldValidationError(_("Expected a date as YYYY, YYYY-MM or YYYY-MM-DD."))
+        raise FieldValidationError(
+            _("Expected a date as YYYY, YYYY-MM or YYYY-MM-DD."), field=_kwargs.get("field", "date")
+        )
 
 
 def _choices_check(choices: dict, allow_none: bool = True):
@@ -87,7 +89,8 @@ def _choices_check(choices: dict, allow_none: bool = True):
                         "Unknown value %(value)r; expected one of: %(choices)s.",
                         value=item,
                         choices=", ".join(choices),
-                    )
+                    ),
+                    field=_kwargs.get("field", "value"),
                 )
 
     return check
@@ -170,14 +173,14 @@ class Milestone(EmbeddedDocument):
     title_en = field(StringField(), description="Title (English)")
     ogp_title = field(StringField(), description="Title on the OGP website, when it differs")
     sub_items = field(ListField(StringField()))
-    due = field(StringField(checks=[check_partial_date]), description="Due date (YYYY[-MM[-DD]])")
+    due = field(StringField(), checks=[check_partial_date], description="Due date (YYYY[-MM[-DD]])")
     timing = field(StringField(), description="Timing as printed in the plan (free text)")
     status = field(
         StringField(), checks=[_choices_check(COMPLETION)], description="Completion (IRM scale)"
     )
     state = field(StringField(), description="Progress as worded by the government")
     state_evidence = field(StringField())
-    completed_on = field(StringField(checks=[check_partial_date]))
+    completed_on = field(StringField(), checks=[check_partial_date])
     source = field(StringField(), description="Where the milestone comes from in the source file")
 
 
@@ -273,9 +276,9 @@ class ActionPlan(Datetimed, Auditable, Linkable, Owned, Document[ActionPlanQuery
         show_as_ref=True,
     )
     cycle = field(StringField(), filterable={}, description="OGP cycle, e.g. 2018-2020")
-    start = field(StringField(checks=[check_partial_date]), sortable=True)
-    end = field(StringField(checks=[check_partial_date]))
-    presented_on = field(StringField(checks=[check_partial_date]))
+    start = field(StringField(), checks=[check_partial_date], sortable=True)
+    end = field(StringField(), checks=[check_partial_date])
+    presented_on = field(StringField(), checks=[check_partial_date])
     status = field(StringField(), checks=[_choices_check(PLAN_STATUS)], filterable={})
     description = field(StringField(), markdown=True)
     description_en = field(StringField(), markdown=True)
@@ -362,8 +365,8 @@ class Commitment(Datetimed, Auditable, Linkable, Owned, Document[CommitmentQuery
     other_actors = field(ListField(StringField()))
     policy_areas = field(ListField(StringField()))
     ogp_values = field(ListField(StringField()), checks=[_choices_check(OGP_VALUES, False)])
-    start_date = field(StringField(checks=[check_partial_date]))
-    end_date = field(StringField(checks=[check_partial_date]))
+    start_date = field(StringField(), checks=[check_partial_date])
+    end_date = field(StringField(), checks=[check_partial_date])
 
     # The government's own assessment.
     status = field(
