@@ -327,10 +327,11 @@ class CommitmentQuerySet(OwnedQuerySet):
     def search(self, q: str):
         """Prefix match on normalised words of titles, ids and institutions (no `$text`)."""
         words = keywords_for(q)
-        qs = self
-        for word in words:
-            qs = qs(keywords__regex=f"^{re.escape(word)}")
-        return qs
+        if not words:
+            return self
+        # `$regex` strings, not the compiled patterns mongoengine's `__regex` sends: SecantusDB
+        # matches no array element against a BSON regex. One `$and`: every word must match.
+        return self(__raw__={"$and": [{"keywords": {"$regex": f"^{re.escape(w)}"}} for w in words]})
 
 
 @generate_fields(searchable=False)
