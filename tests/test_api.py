@@ -122,6 +122,8 @@ class ReadApiTest(OgpAPITestCase):
             "q=comm publ": 1,
             "q=fr0001": 1,
             "q=dinum": 1,
+            "q=dinum commande": 1,
+            "q=dinum zzz": 0,
         }
         for query, expected in cases.items():
             response = self.get(f"{API}/commitments/?{query}")
