@@ -1,0 +1,136 @@
+"""Atom feed of a plan (status changes, new links, health changes) and its downloads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import feedgenerator
+from flask import Response, abort, url_for
+from udata.i18n import gettext as _
+
+from udata_ogp.constants import COMPLETION, HEALTH, LINK_ROLES
+from udata_ogp.loading import ref_id
+from udata_ogp.models import Commitment, CommitmentLink, localized
+from udata_ogp.views import blueprint, current_lang, label, plan_or_404, reason_label
+
+FEED_SIZE = 50
+
+
+def _aware(value: datetime | None) -> datetime:
+    if value is None:
+        return datetime(1970, 1, 1, tzinfo=UTC)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def plan_events(plan, lang: str) -> list[dict[str, Any]]:
+    """The plan's latest events, newest first: two queries whatever the plan's size."""
+    commitments = {
+        c.id: c
+        for c in Commitment.objects(plan=plan, published=True).only(
+            "id", "slug", "number", "title", "title_en", "status_history"
+        )
+    }
+    events: list[dict[str, Any]] = []
+    for commitment in commitments.values():
+        url = url_for("ogp.commitment", slug=commitment.slug, _external=True)
+        name = f"{commitment.number}. {localized(commitment, 'title', lang)}"
+        for change in commitment.status_history or []:
+            events.append(
+                {
+                    "at": _aware(change.at),
+                    "id": f"{url}#status-{change.at.isoformat()}",
+                    "title": _("%(commitment)s: status %(from)s → %(to)s")
+                    % {
+                        "commitment": name,
+                        "from": label(COMPLETION, change.status_from, _("Not assessed")),
+                        "to": label(COMPLETION, change.status_to, _("Not assessed")),
+                    },
+                    "link": url,
+                    "description": change.rationale
+                    + (f"\n{change.evidence_url}" if change.evidence_url else ""),
+                }
+            )
+    links = (
+        CommitmentLink.objects(plan=plan, commitment__in=list(commitments))
+        .only("id", "commitment", "title", "snapshot", "role", "created_at", "health_history")
+        .no_dereference()
+        .order_by("-created_at")
+    )
+    for link in links:
+        commitment = commitments.get(ref_id(link.commitment))
+        if commitment is None:
+            continue
+        url = url_for("ogp.commitment", slug=commitment.slug, _external=True)
+        title = (link.snapshot.title if link.snapshot else None) or link.title or ""
+        name = f"{commitment.number}. {localized(commitment, 'title', lang)}"
+        events.append(
+            {
+                "at": _aware(link.created_at),
+                "id": f"{url}#link-{link.id}",
+                "title": _("%(commitment)s: new link “%(title)s”")
+                % {"commitment": name, "title": title},
+                "link": url,
+                "description": label(LINK_ROLES, link.role),
+            }
+        )
+        for event in link.health_history or []:
+            events.append(
+                {
+                    "at": _aware(event.at),
+                    "id": f"{url}#health-{link.id}-{event.at.isoformat()}",
+                    "title": _("%(commitment)s: “%(title)s” is now %(health)s")
+                    % {
+                        "commitment": name,
+                        "title": title,
+                        "health": label(HEALTH, event.health_to),
+                    },
+                    "link": url,
+                    "description": ", ".join(reason_label(r) for r in event.reasons or []),
+                }
+            )
+    events.sort(key=lambda event: event["at"], reverse=True)
+    return events[:FEED_SIZE]
+
+
+@blueprint.route("/plans/<slug>/feed.atom")
+def plan_feed(slug: str):
+    plan = plan_or_404(slug)
+    lang = current_lang()
+    feed = feedgenerator.Atom1Feed(
+        title=localized(plan, "title", lang),
+        link=url_for("ogp.plan", slug=plan.slug, _external=True),
+        description=_("Status changes, new links and link health of the plan's commitments"),
+        language=lang,
+        feed_url=url_for("ogp.plan_feed", slug=plan.slug, _external=True),
+    )
+    for event in plan_events(plan, lang):
+        feed.add_item(
+            title=event["title"],
+            link=event["link"],
+            description=event["description"],
+            unique_id=event["id"],
+            pubdate=event["at"],
+            updateddate=event["at"],
+        )
+    return Response(feed.writeString("utf-8"), mimetype="application/atom+xml")
+
+
+EXPORT_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8"}
+
+
+@blueprint.route("/plans/<slug>/export.<fmt>")
+def plan_export(slug: str, fmt: str):
+    if fmt not in EXPORT_TYPES:
+        abort(404)
+    plan = plan_or_404(slug)
+    try:
+        from udata_ogp.exporting import export_plan
+    except ImportError:  # written by another part of the project; absent in old trees
+        abort(404)
+    data = export_plan(plan, fmt)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    response = Response(data, mimetype=EXPORT_TYPES[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="{plan.slug}.{fmt}"'
+    return response
