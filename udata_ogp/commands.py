@@ -20,3 +20,117 @@ def demo(host: str, port: int) -> None:
     from udata_ogp.demo import run_demo
 
     run_demo(host=host, port=port)
+
+
+@grp.command("check-links")
+@click.option("--commitment", "commitment", default=None, help="Only this commitment's links (id).")
+def check_links(commitment: str | None) -> None:
+    """Run the link-health sweep now (tag links, health of every link, commitment roll-up)."""
+    from udata_ogp.sweep import run_sweep
+
+    summary = run_sweep(commitment=commitment).as_dict()
+    click.echo(f"{summary['links']} links checked, {summary['written']} changed")
+    for health, count in summary["health"].items():
+        click.echo(f"  {health}: {count}")
+    tags = summary.get("tags") or {}
+    if tags:
+        click.echo(f"Tag links: {tags['created']} created, {tags['removed']} removed")
+        for item in tags["unknown"]:
+            click.echo(f"  unknown tag {item['tag']} on {item['class']} {item['id']}")
+
+
+@grp.command("schedule")
+@click.option("--links", "links_cron", default=None, help="Cron of ogp-check-links.")
+@click.option("--notices", "notices_cron", default=None, help="Cron of ogp-send-notices.")
+def schedule(links_cron: str | None, notices_cron: str | None) -> None:
+    """Register the plugin's periodic jobs with udata's scheduler (safe to run again)."""
+    from udata_ogp.tasks import schedule_jobs
+
+    crons = {}
+    if links_cron:
+        crons["ogp-check-links"] = links_cron
+    if notices_cron:
+        crons["ogp-send-notices"] = notices_cron
+    for name, cron, what in schedule_jobs(crons):
+        click.echo(f"{name}: {cron} ({what})")
+
+
+@grp.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "csv"]),
+    default=None,
+    help="Input format (default: from the file extension).",
+)
+@click.option(
+    "--milestones",
+    "milestones_path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="CSV only: milestones in their own CSV file.",
+)
+@click.option("--dry-run", is_flag=True, help="Validate and say what would change; write nothing.")
+def import_command(path: str, fmt: str | None, milestones_path: str | None, dry_run: bool) -> None:
+    """Import an action plan (JSON or CSV); see docs/import-format.md."""
+    from udata.commands import echo, exit_with_error, success
+
+    from udata_ogp.importing import ImportValidationError, import_plan
+
+    fmt = fmt or ("csv" if path.lower().endswith(".csv") else "json")
+    with open(path, "rb") as handle:
+        content = handle.read()
+    milestones = None
+    if milestones_path:
+        with open(milestones_path, "rb") as handle:
+            milestones = handle.read()
+    try:
+        report = import_plan(content, fmt, dry_run=dry_run, milestones_csv=milestones)
+    except ImportValidationError as exc:
+        details = "\n".join(f"  {p.pointer}: {p.message}" for p in exc.problems)
+        exit_with_error(f"{path}: {len(exc.problems)} problem(s), nothing written", details, code=1)
+    verb = "would be " if dry_run else ""
+    for label, keys in (
+        ("created", report.created),
+        ("updated", report.updated),
+        ("unchanged", report.unchanged),
+        ("linked", report.links_created),
+    ):
+        echo(f"{len(keys)} {verb}{label}")
+        for key in keys:
+            echo(f"  {key}")
+    success("Dry run: nothing written" if dry_run else f"Imported {path}")
+
+
+@grp.command("export")
+@click.option(
+    "--plan", "slug", default=None, help="Slug of the plan (needed when there are several)."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True
+)
+@click.option("-o", "--output", default=None, help="Write to this file instead of stdout.")
+def export_command(slug: str | None, fmt: str, output: str | None) -> None:
+    """Export one action plan in the canonical format (re-importable, byte-identical)."""
+    from udata.commands import exit_with_error
+
+    from udata_ogp.exporting import export_plan
+    from udata_ogp.models import ActionPlan
+
+    if slug:
+        plan = ActionPlan.objects(slug=slug).first()
+        if plan is None:
+            exit_with_error(f"No action plan with slug {slug!r}", code=1)
+    else:
+        plans = list(ActionPlan.objects.only("slug"))
+        if len(plans) != 1:
+            slugs = ", ".join(sorted(p.slug for p in plans)) or "none"
+            exit_with_error(f"{len(plans)} action plans ({slugs}): choose one with --plan", code=1)
+        plan = ActionPlan.objects(id=plans[0].id).first()
+    text = export_plan(plan, fmt)
+    if output:
+        with open(output, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+    else:
+        click.echo(text, nl=False)

@@ -1,9 +1,13 @@
 """Receivers of udata signals: re-evaluate a target's links as soon as it changes.
 
-Which signals really fire (udata 17): `on_update` (auditable field changed), `on_delete` (soft
-delete, re-sent on every save while deleted), mongoengine `post_delete` (hard delete, e.g. the
-`purge-datasets` job). Hydra's extras updates and `QuerySet.update()` send nothing: the periodic
-sweep is the safety net. Senders: the document itself for `on_*`, the class for `post_delete`.
+Which signals really fire (udata 17): `after_save` on every save, `on_create`, `on_update` (only
+when an *auditable* field changed: `deleted` is not one, so an undelete sends no `on_update`),
+`on_delete` (soft delete, re-sent on every save while deleted), mongoengine `post_delete` (hard
+delete, e.g. the `purge-datasets` job). We listen to `after_save`, which covers creation, update,
+soft delete and undelete with one task per save (`on_update` + `on_delete` would queue two for the
+same save), and to `post_delete`. Hydra's extras updates and `QuerySet.update()` send nothing: the
+periodic sweep is the safety net. Senders: the document for udata's signals, the class for
+`post_delete`.
 
 Receivers stay cheap (one indexed query on `target_id`) and never raise: a plugin must not break
 udata's own save.
@@ -26,11 +30,11 @@ def _has_ogp_tag(document) -> bool:
     return any(str(t).startswith(TAG_PREFIX) for t in getattr(document, "tags", None) or [])
 
 
-def _reevaluate(document, tags_changed: bool = False) -> None:
+def _reevaluate(document) -> None:
     class_name = type(document).__name__
     try:
-        linked = CommitmentLink.objects(target_id=document.pk).only("id").first() is not None
-        if not linked and not (class_name in TAGGABLE and (tags_changed or _has_ogp_tag(document))):
+        tagged = class_name in TAGGABLE and _has_ogp_tag(document)
+        if not tagged and CommitmentLink.objects(target_id=document.pk).only("id").first() is None:
             return
         from udata_ogp.tasks import reevaluate_target
 
@@ -39,17 +43,7 @@ def _reevaluate(document, tags_changed: bool = False) -> None:
         log.exception("Could not re-evaluate the OGP links of %s %s", class_name, document.pk)
 
 
-def on_update(document, **kwargs) -> None:
-    changed = kwargs.get("changed_fields") or []
-    _reevaluate(document, tags_changed="tags" in changed)
-
-
-def on_create(document, **kwargs) -> None:
-    if _has_ogp_tag(document):
-        _reevaluate(document, tags_changed=True)
-
-
-def on_delete(document, **kwargs) -> None:
+def on_save(document, **kwargs) -> None:
     _reevaluate(document)
 
 
@@ -58,7 +52,5 @@ def on_hard_delete(sender, document, **kwargs) -> None:
 
 
 for _model in (Dataset, Reuse, Dataservice):
-    _model.on_create.connect(on_create)
-    _model.on_update.connect(on_update)
-    _model.on_delete.connect(on_delete)
+    _model.after_save.connect(on_save)
     post_delete.connect(on_hard_delete, sender=_model)

@@ -78,3 +78,45 @@ def probe_urls(self) -> dict[str, Any]:
     from udata_ogp.probe import probe_linked_resources
 
     return probe_linked_resources()
+
+
+# Default schedules: the sweep nightly (the grace period counts in days), digests each morning.
+SCHEDULES: dict[str, str] = {
+    "ogp-check-links": "15 2 * * *",
+    "ogp-send-notices": "0 7 * * *",
+    "ogp-probe-urls": "30 1 * * *",
+}
+
+
+def schedule_jobs(crons: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
+    """Register the plugin's jobs with udata's scheduler; idempotent.
+
+    Returns `(job, cron, "created" | "updated" | "unchanged")` per job. The URL probe is only
+    scheduled when `OGP_URL_PROBE` is on.
+    """
+    from udata.core.jobs.models import PeriodicTask
+
+    wanted = {**SCHEDULES, **(crons or {})}
+    if not current_app.config.get("OGP_URL_PROBE"):
+        wanted.pop("ogp-probe-urls", None)
+    done = []
+    for name, cron in wanted.items():
+        crontab = PeriodicTask.Crontab.parse(cron)
+        existing = PeriodicTask.objects(task=name, args=[], kwargs={}).first()
+        if existing is None:
+            PeriodicTask.objects.create(
+                task=name,
+                name=f"Job {name}",
+                description=f"Periodic {name} job (udata-ogp)",
+                enabled=True,
+                args=[],
+                kwargs={},
+                crontab=crontab,
+            )
+            done.append((name, cron, "created"))
+        elif str(existing.crontab) != str(crontab) or not existing.enabled:
+            existing.modify(crontab=crontab, enabled=True)
+            done.append((name, cron, "updated"))
+        else:
+            done.append((name, cron, "unchanged"))
+    return done
