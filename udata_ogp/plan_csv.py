@@ -202,12 +202,12 @@ def load_csv(
 
     if milestones_csv is not None:
         _merge_milestones(milestones_csv, commitments, origins, problems)
-    if problems:
-        raise pf.ProblemList(problems)
     normalised = pf.Normalised(
         doc={"format": pf.FORMAT, "plan": plan, "commitments": commitments}, origins=origins
     )
-    problems = pf.validate(normalised)
+    # Cells already refused are left out of the document: do not report them twice.
+    refused = {problem.pointer for problem in problems}
+    problems += [p for p in pf.validate(normalised) if p.pointer not in refused]
     if problems:
         raise pf.ProblemList(problems)
     return normalised
