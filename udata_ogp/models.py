@@ -196,6 +196,7 @@ class SubCommitment(EmbeddedDocument):
     added_outside_initial_plan = field(BooleanField(default=False))
     urls = field(ListField(StringField()))
     links_without_url = field(ListField(StringField()))
+    note = field(StringField(), description="Remark on the row by whoever transcribed it")
 
 
 @generate_fields()
