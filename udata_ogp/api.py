@@ -636,7 +636,8 @@ class LinksAPI(API):
         if query is not None:
             # Only the commitments these links point to are checked: one query, whatever
             # the number of links.
-            candidates = links.distinct("commitment")
+            # Ids, not documents: a dereferencing `distinct` would load every commitment.
+            candidates = links.no_dereference().distinct("commitment")
             ids = [getattr(c, "id", c) for c in candidates]
             readable = Commitment.objects(query, id__in=ids).distinct("id")
             links = links(commitment__in=readable)
