@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
 
@@ -193,6 +194,18 @@ class ImportReferenceTest(OgpDBTestCase):
         assert report.updated == ["commitment 1"]
         assert len(report.unchanged) == 21
         assert dump_db() == before
+
+
+class SchemaTest(OgpDBTestCase):
+    def test_the_export_follows_the_shipped_schema(self):
+        from jsonschema import Draft202012Validator
+
+        from udata_ogp.plan_format import schema
+
+        Draft202012Validator.check_schema(schema())
+        exported = json.loads(export_plan(import_plan(REFERENCE).plan))
+        assert list(Draft202012Validator(schema()).iter_errors(exported)) == []
+        assert exported["format"] == "udata-ogp/1"
 
 
 class RoundTripTest(OgpDBTestCase):
@@ -391,6 +404,16 @@ class EvidenceLinkTest(OgpDBTestCase):
         again = import_plan(REFERENCE)
         assert again.links_created == []
         assert CommitmentLink.objects.count() == 2
+
+    def test_private_or_deleted_targets_are_not_linked(self):
+        DatasetFactory(slug="enquete-sur-le-hackathon-datafin-de-juin-2018", private=True)
+        ReuseFactory(
+            slug="le-point-sur-les-donnees-essentielles-de-la-commande-publique-1-10-2018",
+            deleted=datetime.now(UTC),
+        )
+        assert import_plan(REFERENCE, dry_run=True).links_created == []
+        assert import_plan(REFERENCE).links_created == []
+        assert CommitmentLink.objects.count() == 0
 
     def test_dry_run_announces_links_without_making_them(self):
         DatasetFactory(slug="enquete-sur-le-hackathon-datafin-de-juin-2018")

@@ -33,6 +33,7 @@ from udata_ogp.models import (
     SourceDocument,
     SubCommitment,
 )
+from udata_ogp.targets import state_of_document, target_model
 
 __all__ = ("ImportProblem", "ImportReport", "ImportValidationError", "import_plan")
 
@@ -159,13 +160,6 @@ def portal_slugs(commitment: dict) -> list[tuple[str, str]]:
     return list(found)
 
 
-def _portal_target(class_name: str, slug: str):
-    from udata.models import Dataset, Reuse
-
-    model = Dataset if class_name == "Dataset" else Reuse
-    return model.objects(slug=slug).first()
-
-
 def _parse(content: bytes | str, fmt: str, milestones_csv, links_csv) -> pf.Normalised:
     if fmt == "json":
         if milestones_csv is not None or links_csv is not None:
@@ -286,9 +280,12 @@ def _evidence_links(commitment: Commitment, new: bool, data: dict, by, dry_run: 
     """Link the portal's own datasets and reuses a commitment cites by URL (role `evidence`)."""
     made = []
     for class_name, slug in portal_slugs(data):
-        target = _portal_target(class_name, slug)
+        target = target_model(class_name).objects(slug=slug).first()
         if target is None:
             continue  # not on this portal: the URL stays a plain resource of the commitment
+        state = state_of_document(target)
+        if state["deleted"] or state["private"]:
+            continue  # create_link refuses them; the dry run must say the same
         if (
             not new
             and CommitmentLink.objects(
