@@ -168,6 +168,18 @@ class ImportReferenceTest(OgpDBTestCase):
         assert Commitment.objects.get(number=3).title == "Un nouveau titre"
         assert Commitment.objects.get(number=5).irm.completion == "complete"
 
+    def test_status_changed_by_import_is_audited(self):
+        import_plan(REFERENCE)
+        changed = reference()
+        changed["commitments"][16]["status"] = "Achevé"
+        import_plan(as_bytes(changed))
+        seventeen = Commitment.objects.get(number=17)
+        assert seventeen.status == "complete"
+        assert seventeen.source["status_label"] == "Achevé"
+        assert [(h.status_from, h.status_to) for h in seventeen.status_history] == [
+            ("limited", "complete")
+        ]
+
     def test_upsert_by_ogp_id_before_number(self):
         import_plan(REFERENCE)
         plan = ActionPlan.objects.get()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from bson import ObjectId
@@ -31,6 +32,7 @@ from udata_ogp.models import (
     Milestone,
     ResourceRef,
     SourceDocument,
+    StatusChange,
     SubCommitment,
 )
 from udata_ogp.targets import state_of_document, target_model
@@ -248,8 +250,21 @@ def import_plan(
         new = match is None
         commitment = Commitment(id=ObjectId(), owner=by) if new else match
         before = None if new else commitment_dict(commitment)
+        status_before = commitment.status
         _assign(commitment, data, pf.COMMITMENT_FIELDS)
         commitment.plan = plan
+        if not new and commitment.status != status_before:
+            # Status changes are audited (see actions.change_status); an import is one too.
+            commitment.status_history.append(
+                StatusChange(
+                    at=datetime.now(UTC),
+                    by=by,
+                    by_name=getattr(by, "fullname", None),
+                    status_from=status_before,
+                    status_to=commitment.status,
+                    rationale="Imported from a file",
+                )
+            )
         problems += _validate(commitment, base, new)
         changed = new or commitment_dict(commitment) != before
         planned.append((commitment, new, changed, data))
