@@ -358,6 +358,8 @@ def links_page(commitment: Commitment, page: int, editor: bool) -> dict[str, Any
     meta = list(
         CommitmentLink.objects(commitment=commitment)
         .only("id", "role", "health", "created_at")
+        # One batch: a `getMore` per 101 links would make the query count grow with the links.
+        .batch_size(100_000)
         .as_pymongo()
     )
     role_rank = {role: index for index, role in enumerate(ROLE_ORDER)}
