@@ -302,6 +302,19 @@ class PagesTest(OgpAPITestCase):
         assert f"https://www.data.gouv.fr/datasets/{self.data['dvf'].slug}" in html
         assert f"https://www.data.gouv.fr/reuses/{self.data['reuse'].slug}" in html
 
+    def test_french_fallback_is_marked(self):
+        html = self.page(f"/ogp/commitments/{self.data['c5'].slug}/", "en")
+        # The title exists in English; the milestones only in French, and say so to screen readers.
+        assert f'<h1 lang="en">{C5_TITLE_EN}</h1>' in html
+        assert (
+            '<p class="ogp-timeline__title" lang="fr">'
+            "Animer le réseau des administrateurs ministériels des données</p>"
+        ) in html
+
+    def test_sign_in_link(self):
+        html = self.page(f"/ogp/commitments/{self.data['c5'].slug}/")
+        assert "/login/?next=" in html and "Se connecter pour lier vos données" in html
+
     def test_language_cookie(self):
         slug = self.data["c5"].slug
         self.client.get(f"/ogp/commitments/{slug}/?lang=en")
@@ -318,6 +331,7 @@ class PagesTest(OgpAPITestCase):
             "/ogp/datasets/5f0000000000000000000000/",
             "/ogp/plans/nope/feed.atom",
             "/ogp/datasets/nope/badge.svg",
+            "/ogp/no/such/page",
         ):
             response = self.client.get(url)
             assert response.status_code == 404, url

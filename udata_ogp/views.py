@@ -155,10 +155,29 @@ def fmt_date(value: Any) -> str:
     return format_date(value, "long")
 
 
+def content_lang(obj: Any, name: str) -> str:
+    """The language `localized()` picked, for `lang` attributes on French fallbacks."""
+    lang = current_lang()
+    if lang != "fr" and getattr(obj, f"{name}_{lang}", None):
+        return lang
+    return "fr"
+
+
+def _auth_url(endpoint: str) -> str | None:
+    """udata's own sign-in / sign-out pages (Flask-Security), back to this page after."""
+    try:
+        return url_for(endpoint, next=request.full_path)
+    except Exception:  # an app without Flask-Security views
+        return None
+
+
 @blueprint.context_processor
 def _context() -> dict[str, Any]:
     lang = current_lang()
     return {
+        "clang": content_lang,
+        "login_url": _auth_url("security.login"),
+        "logout_url": _auth_url("security.logout"),
         "lang": lang,
         "other_lang": "en" if lang == "fr" else "fr",
         "lang_url": lang_url,
@@ -175,6 +194,12 @@ def _context() -> dict[str, Any]:
         "PLAN_STATUS": PLAN_STATUS,
         "dsfr": _dsfr_available(),
     }
+
+
+@blueprint.route("/<path:anything>")
+def _unknown(anything: str):
+    """Any other path under /ogp/ gets the plugin's 404 page, in the visitor's language."""
+    abort(404)
 
 
 @blueprint.errorhandler(404)
