@@ -8,7 +8,9 @@ Callers authenticate with udata API keys, as a front or a script would.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from importlib.resources import files
 
 import pytest
 from udata.core.dataset.factories import DatasetFactory
@@ -21,6 +23,7 @@ from udata_ogp.factories import ActionPlanFactory, CommitmentFactory, Commitment
 from udata_ogp.models import ActionPlan, Commitment, CommitmentLink
 
 API = "/api/1/ogp"
+REFERENCE = files("udata_ogp.data").joinpath("fr-action-plan-2018-2020.json").read_bytes()
 ROLES = ("anonymous", "producer", "other_producer", "editor", "admin")
 
 
@@ -84,6 +87,7 @@ def _route(name: str, w: World):
         ),
         "update_link": ("put", f"{API}/links/{w.link.id}/", {"note": "Mieux dit"}),
         "delete_link": ("delete", f"{API}/links/{w.link.id}/", None),
+        "import_plan": ("post", f"{API}/plans/import/", json.loads(REFERENCE)),
     }[name]
 
 
@@ -101,6 +105,7 @@ ALLOWED = {
     "create_link": {"producer", "editor", "admin"},
     "update_link": {"producer", "editor", "admin"},
     "delete_link": {"producer", "editor", "admin"},
+    "import_plan": {"admin"},
 }
 
 
@@ -126,6 +131,8 @@ def _effect(name: str, w: World) -> bool:
         return CommitmentLink.objects.get(id=w.link.id).note == "Mieux dit"
     if name == "delete_link":
         return CommitmentLink.objects(id=w.link.id).count() == 0
+    if name == "import_plan":
+        return ActionPlan.objects.count() == 2
     raise AssertionError(name)
 
 

@@ -10,6 +10,7 @@ from bson import ObjectId
 from flask_restx.inputs import boolean
 from flask_restx.reqparse import RequestParser
 from udata.api import api
+from werkzeug.datastructures import FileStorage
 
 from udata_ogp.constants import COMPLETION, HEALTH, LINK_ROLES, OGP_VALUES, PLAN_STATUS
 
@@ -163,7 +164,20 @@ import_parser.add_argument(
     "dry_run", type=boolean, location="args", default=False, help="Validate only, write nothing"
 )
 import_parser.add_argument(
-    "format", type=str, location="args", choices=["json"], default="json", help="File format"
+    "format",
+    type=str,
+    location="args",
+    choices=["json", "csv"],
+    help="File format (default: csv for a .csv upload, else json)",
+)
+import_parser.add_argument(
+    "file",
+    type=FileStorage,
+    location="files",
+    help="The plan file; a JSON request body is accepted instead",
+)
+import_parser.add_argument(
+    "milestones", type=FileStorage, location="files", help="Milestones CSV (CSV format only)"
 )
 
 export_parser = api.parser()
