@@ -10,34 +10,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import time
 
 import pytest
 
 # API namespaces must exist before any test app registers udata's API blueprint.
 import udata_ogp.api  # noqa: F401
 import udata_ogp.views  # noqa: F401
+from tests.servers import _free_port, _wait_for_port
 
 BACKEND = os.environ.get("OGP_TEST_DB", "mongomock")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"SecantusDB did not listen on 127.0.0.1:{port} within {timeout}s")
 
 
 def _strip_unsupported_indexes() -> None:

@@ -37,6 +37,7 @@ __all__ = (
     "check_links",
     "link_ids",
     "load_targets",
+    "raw_collection",
     "rollup",
     "run_sweep",
 )
@@ -95,6 +96,15 @@ class _UpdateOne(UpdateOne):
         if self._sort is not None:
             kwargs["sort"] = self._sort
         bulkobj.add_update(self._filter, self._doc, False, bool(self._upsert), **kwargs)
+
+
+def raw_collection(model):
+    """The pymongo collection of a udata model, without mongoengine's `ensure_indexes`.
+
+    The sweep only reads udata's collections: index management stays udata's business (and a
+    worker on a server without text indexes, such as SecantusDB, must not try to create them).
+    """
+    return model._get_db()[model._get_collection_name()]
 
 
 def bulk_update(collection, updates: list[tuple[dict, dict]]) -> int:
@@ -171,7 +181,7 @@ def load_targets(refs: Iterable[tuple[str, ObjectId]]) -> dict[tuple[str, Object
         by_class[class_name].add(target_id)
     found: dict[tuple[str, ObjectId], dict] = {}
     for class_name, ids in by_class.items():
-        coll = target_model(class_name)._get_collection()
+        coll = raw_collection(target_model(class_name))
         for doc in coll.find({"_id": {"$in": list(ids)}}, TARGET_FIELDS[class_name]):
             found[(class_name, doc["_id"])] = doc
     return found

@@ -19,6 +19,7 @@ from bson import ObjectId
 
 from udata_ogp.errors import OgpError
 from udata_ogp.models import ActionPlan, Commitment, CommitmentLink
+from udata_ogp.sweep import raw_collection
 from udata_ogp.targets import STATE_FIELDS, target_model
 
 __all__ = ("TAG_PREFIX", "TagResult", "parse_tag", "sync_tags")
@@ -123,7 +124,7 @@ def sync_tags(target: tuple[str, Any] | None = None) -> TagResult:
     # (class, id) -> raw doc with tags and hidden-state fields
     tagged: dict[tuple[str, ObjectId], dict] = {}
     for class_name in classes:
-        coll = target_model(class_name)._get_collection()
+        coll = raw_collection(target_model(class_name))
         projection = {"tags": 1, **{name: 1 for name in STATE_FIELDS[class_name].values()}}
         query = {"tags": {"$regex": f"^{TAG_PREFIX}"}, **id_filter}
         for doc in coll.find(query, projection):
@@ -204,7 +205,7 @@ def _remove(stale_tag_links, tagged, result: TagResult) -> None:
             by_class[class_name].append(tid)
     existing = set(tagged)
     for class_name, ids in by_class.items():
-        coll = target_model(class_name)._get_collection()
+        coll = raw_collection(target_model(class_name))
         existing.update(
             (class_name, d["_id"]) for d in coll.find({"_id": {"$in": ids}}, {"_id": 1})
         )

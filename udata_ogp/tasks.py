@@ -49,7 +49,9 @@ def check_links_chunk(ids: list[str]) -> dict[str, Any]:
     return sweep.check_links(ids=ids).as_dict()
 
 
-@task(queue="default")
+# No `queue=`: udata's router would then use the routing key "default.<name>", which the
+# "default" queue (bound to "task.#") drops; without it Celery's defaults route to "default".
+@task
 def reevaluate_target(class_name: str, target_id: str) -> dict[str, Any]:
     """Re-evaluate the links of one target now (after its update or deletion)."""
     from udata_ogp import sweep
