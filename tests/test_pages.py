@@ -21,7 +21,7 @@ from udata.models import Dataset, Member
 
 import udata_ogp
 from tests import OgpAPITestCase
-from udata_ogp.models import ActionPlan, Commitment, CommitmentLink
+from udata_ogp.models import ActionPlan, Commitment, CommitmentLink, HealthEvent
 
 PLAN_FILE = Path(udata_ogp.__file__).parent / "data" / "fr-action-plan-2018-2020.json"
 C5_TITLE = "Désigner des administrateurs ministériels des données"
@@ -136,6 +136,11 @@ def build_france_plan(extra_links: int = 0) -> dict:
         set__health="stale", set__reasons=["overdue"], set__health_since=now - timedelta(days=40)
     )
     CommitmentLink.objects(id=lost.id).update_one(set__health="ok")
+    CommitmentLink.objects(id=stale.id).update_one(
+        push__health_history=HealthEvent(
+            at=now - timedelta(days=40), health_from="ok", health_to="stale", reasons=["overdue"]
+        )
+    )
     # Hard-deleted, behind the plugin's back: the link keeps only its snapshot.
     Dataset._get_collection().delete_one({"_id": gone.id})
     for _index in range(extra_links):
@@ -311,6 +316,15 @@ class PagesTest(OgpAPITestCase):
             "Animer le réseau des administrateurs ministériels des données</p>"
         ) in html
 
+    def test_static_files_and_unsafe_urls(self):
+        assert self.client.get("/ogp/static/ogp.css").status_code == 200
+        Commitment.objects(id=self.data["c5"].id).update_one(
+            set__urls=["javascript:alert(1)", "https://www.etalab.gouv.fr/"]
+        )
+        html = self.page(f"/ogp/commitments/{self.data['c5'].slug}/")
+        assert "javascript:alert" not in html
+        assert 'href="https://www.etalab.gouv.fr/"' in html
+
     def test_sign_in_link(self):
         html = self.page(f"/ogp/commitments/{self.data['c5'].slug}/")
         assert "/login/?next=" in html and "Se connecter pour lier vos données" in html
@@ -391,6 +405,10 @@ class PagesTest(OgpAPITestCase):
         assert "<feed" in body and "http://www.w3.org/2005/Atom" in body
         assert "Administrateurs nommés dans 12 ministères sur 16." in body
         assert DVF in body
+        assert f"« {DPE} » est maintenant Pas à jour" in body  # a health change
+        assert "mise à jour en retard" in body
+        english = self.client.get(f"/ogp/plans/{self.data['plan'].slug}/feed.atom?lang=en")
+        assert f"“{DPE}” is now Stale" in english.data.decode()
 
     def test_downloads(self):
         slug = self.data["plan"].slug

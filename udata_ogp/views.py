@@ -171,6 +171,12 @@ def _auth_url(endpoint: str) -> str | None:
         return None
 
 
+@blueprint.app_template_filter("http_url")
+def http_url(value: Any) -> bool:
+    """Only http(s) URLs of imported texts become links (no `javascript:` from a source file)."""
+    return isinstance(value, str) and value.startswith(("http://", "https://"))
+
+
 @blueprint.context_processor
 def _context() -> dict[str, Any]:
     lang = current_lang()
