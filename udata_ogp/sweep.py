@@ -171,7 +171,8 @@ def _link_filter(commitment=None, ids: Iterable | None = None, targets=None) -> 
 def link_ids(commitment=None) -> list[ObjectId]:
     """Ids of the links a sweep would check (for the Celery fan-out): one projected query."""
     coll = CommitmentLink._get_collection()
-    return [doc["_id"] for doc in coll.find(_link_filter(commitment), {"_id": 1}).sort("_id", 1)]
+    cursor = coll.find(_link_filter(commitment), {"_id": 1}).sort([("target_id", 1), ("_id", 1)])
+    return [doc["_id"] for doc in cursor]
 
 
 def load_targets(refs: Iterable[tuple[str, ObjectId]]) -> dict[tuple[str, ObjectId], dict]:
@@ -224,9 +225,11 @@ def check_links(
     result = SweepResult()
     touched: set[ObjectId] = set()
 
+    # Ordered by target (indexed): the links of one target share a batch, so each target is
+    # read once per sweep rather than once per link batch.
     cursor = (
         coll.find(_link_filter(commitment, ids, target), LINK_FIELDS)
-        .sort("_id", 1)
+        .sort([("target_id", 1), ("_id", 1)])
         .batch_size(batch_size)
     )
     for batch in _chunks(cursor, batch_size):
@@ -246,6 +249,8 @@ def check_links(
                 update["$set"] = evaluation.changes
             if evaluation.event is not None:
                 update["$push"] = {"health_history": evaluation.event}
+            # One updateOne per changed link: grouping identical changes into an updateMany
+            # over `_id $in` was measured slower on SecantusDB (its `$in` is superlinear).
             updates.append(({"_id": link["_id"]}, update))
         result.written += bulk_update(coll, updates)
 

@@ -142,7 +142,14 @@ def sync_tags(target: tuple[str, Any] | None = None) -> TagResult:
             else:
                 result.unknown.append({"tag": tag, "class": class_name, "id": str(tid)})
 
-    link_query: dict[str, Any] = {"target_id": {"$ne": None}}
+    # Only what can matter: tag links (to remove) and any link of a tagged object (to not
+    # duplicate a manual link); not every link of the portal.
+    link_query: dict[str, Any] = {
+        "$or": [
+            {"source": "tag"},
+            {"target_id": {"$in": list({tid for _, tid in tagged})}},
+        ]
+    }
     if target is not None:
         link_query = {"target_class": target[0], "target_id": ObjectId(str(target[1]))}
     links = CommitmentLink._get_collection().find(

@@ -1,0 +1,273 @@
+"""Bench of the link-health sweep on a synthetic portal, over the MongoDB wire protocol.
+
+    python bench/sweep.py [--links 20000] [--datasets 10000] [--sample 200] [--db URL]
+
+Starts an in-memory SecantusDB on a free port unless `--db` is given, builds a portal with bulk
+inserts (datasets in mixed states, commitments, links), and prints for a first sweep and for a
+steady-state sweep (nothing changed): the sweep time, the time a front would spend resolving
+every linked dataset by its API URL (measured on a sample, extrapolated), the time of one raw
+bulk read of the same datasets, their ratios, and the database commands per 1,000 links counted
+by a pymongo `CommandListener` (mongomock sends no monitoring events, hence a real server).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pymongo import monitoring
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+class Commands(monitoring.CommandListener):
+    """Counts the commands sent to the server, by name."""
+
+    def __init__(self) -> None:
+        self.counts: Counter = Counter()
+
+    def started(self, event) -> None:
+        self.counts[event.command_name] += 1
+
+    def succeeded(self, event) -> None:
+        pass
+
+    def failed(self, event) -> None:
+        pass
+
+    def reset(self) -> Counter:
+        counts, self.counts = self.counts, Counter()
+        return counts
+
+
+LISTENER = Commands()
+# Registered before any client exists: pymongo attaches global listeners at client creation.
+monitoring.register(LISTENER)
+
+# Share of datasets per state; the rest are fine.
+STATES = {
+    "archived": 0.05,
+    "private": 0.04,
+    "deleted": 0.04,
+    "hard_deleted": 0.03,
+    "overdue": 0.06,
+    "unavailable": 0.04,
+    "no_resources": 0.03,
+}
+
+
+def make_app(db_url: str):
+    from udata import settings
+    from udata.app import create_app, standalone
+
+    from tests.conftest import _strip_unsupported_indexes
+
+    secret = "ogp-bench"
+
+    class Bench(settings.Defaults):
+        MONGODB_HOST = db_url
+        SECRET_KEY = secret
+        API_TOKEN_SECRET = secret
+        SECURITY_PASSWORD_SALT = secret
+        URLS_RESOLVE_HOSTNAME = False
+        CELERY_TASK_ALWAYS_EAGER = True
+        SERVER_NAME = "bench.local"
+        DEBUG = False
+
+    _strip_unsupported_indexes()
+    app = standalone(create_app(settings.Defaults, override=Bench))
+    # The plugin joins through `udata.plugins`; make sure it did (editable install).
+    if "OGP_SWEEP_BATCH_SIZE" not in app.config:
+        import udata_ogp
+
+        udata_ogp.init_app(app)
+    _strip_unsupported_indexes()
+    return app
+
+
+def build_portal(n_links: int, n_datasets: int, n_commitments: int, seed: int = 7) -> dict:
+    """Bulk-insert datasets (from one factory-built template), commitments and links."""
+    from bson import ObjectId
+    from udata.core.dataset.factories import DatasetFactory, ResourceFactory
+    from udata.models import Dataset
+
+    from udata_ogp.factories import ActionPlanFactory, CommitmentFactory
+    from udata_ogp.models import CommitmentLink
+
+    rng = random.Random(seed)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    template = DatasetFactory.build(resources=[ResourceFactory.build()]).to_mongo().to_dict()
+    resource_template = template["resources"][0]
+    template.pop("_id", None)
+
+    names = list(STATES)
+    weights = [STATES[n] for n in names] + [1 - sum(STATES.values())]
+    docs, hard_deleted, states = [], [], Counter()
+    for i in range(n_datasets):
+        state = rng.choices(names + ["ok"], weights)[0]
+        states[state] += 1
+        doc = dict(template)
+        doc["_id"] = ObjectId()
+        doc["title"] = f"Jeu de données {i}"
+        doc["slug"] = f"jeu-de-donnees-{i}"
+        doc["last_update"] = now - timedelta(days=2)
+        doc["frequency"] = "unknown"
+        resource = {**resource_template, "_id": uuid.uuid4(), "extras": {}}
+        doc["resources"] = [resource]
+        if state == "archived":
+            doc["archived"] = now
+        elif state == "private":
+            doc["private"] = True
+        elif state == "deleted":
+            doc["deleted"] = now
+        elif state == "overdue":
+            doc["frequency"] = "daily"
+            doc["last_update"] = now - timedelta(days=20)
+        elif state == "unavailable":
+            resource["extras"] = {
+                "check:available": False,
+                "check:status": 404,
+                "check:date": now.isoformat(),
+            }
+        elif state == "no_resources":
+            doc["resources"] = []
+        if state == "hard_deleted":
+            hard_deleted.append(doc["_id"])  # linked, never inserted
+        else:
+            docs.append(doc)
+    coll = Dataset._get_collection()
+    for start in range(0, len(docs), 2000):
+        coll.insert_many(docs[start : start + 2000], ordered=False)
+
+    plan = ActionPlanFactory()
+    commitments = [CommitmentFactory(plan=plan, number=i + 1) for i in range(n_commitments)]
+    target_ids = [d["_id"] for d in docs] + hard_deleted
+    rng.shuffle(target_ids)
+    links = []
+    for i in range(n_links):
+        target_id = target_ids[i % len(target_ids)]
+        commitment = commitments[(i // len(target_ids) + i) % n_commitments]
+        role = "fulfils" if i % 3 == 0 else "contributes"
+        links.append(
+            {
+                "_id": ObjectId(),
+                "commitment": commitment.pk,
+                "plan": plan.pk,
+                "target_class": "Dataset",
+                "target_id": target_id,
+                "role": role,
+                "source": "manual",
+                "health": "unknown",
+                "reasons": [],
+                "failure_count": 0,
+                "health_history": [],
+                "created_at": now,
+                "last_modified": now,
+                "unique_key": f"{commitment.pk}:Dataset:{target_id}:{role}:{i}",
+            }
+        )
+    link_coll = CommitmentLink._get_collection()
+    for start in range(0, len(links), 5000):
+        link_coll.insert_many(links[start : start + 5000], ordered=False)
+    return {"states": states, "target_ids": target_ids, "links": links}
+
+
+def timed(func, *args, **kwargs):
+    LISTENER.reset()
+    start = time.perf_counter()
+    value = func(*args, **kwargs)
+    return value, time.perf_counter() - start, LISTENER.reset()
+
+
+def api_resolution(app, links: list[dict], sample: int, seed: int = 11) -> tuple[float, int]:
+    """Seconds to GET every linked dataset by its API URL, extrapolated from a sample."""
+    rng = random.Random(seed)
+    chosen = rng.sample(links, min(sample, len(links)))
+    client = app.test_client()
+    start = time.perf_counter()
+    statuses = Counter()
+    for link in chosen:
+        response = client.get(f"/api/1/datasets/{link['target_id']}/")
+        statuses[response.status_code] += 1
+    elapsed = time.perf_counter() - start
+    return elapsed * len(links) / len(chosen), dict(statuses)
+
+
+def raw_read(target_ids) -> int:
+    from udata.models import Dataset
+
+    from udata_ogp.sweep import TARGET_FIELDS, raw_collection
+
+    coll = raw_collection(Dataset)
+    return len(list(coll.find({"_id": {"$in": list(set(target_ids))}}, TARGET_FIELDS["Dataset"])))
+
+
+def report(label: str, n_links: int, sweep_s: float, commands: Counter, api_s: float, raw_s: float):
+    per_k = sum(commands.values()) * 1000 / n_links
+    print(f"\n== {label} ==")
+    print(f"sweep:                      {sweep_s:8.2f} s  ({n_links / sweep_s:,.0f} links/s)")
+    print(f"per-link API resolution:    {api_s:8.2f} s  (extrapolated from the sample)")
+    print(f"raw bulk read of datasets:  {raw_s:8.2f} s  (one find, same projection)")
+    print(f"sweep vs API resolution:    {api_s / sweep_s:8.1f} x faster  (goal >= 50x)")
+    print(f"sweep vs raw bulk read:     {sweep_s / raw_s:8.2f} x slower  (goal <= 3x)")
+    print(f"commands per 1,000 links:   {per_k:8.2f}       (goal <= 10)  {dict(commands)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--links", type=int, default=20000)
+    parser.add_argument("--datasets", type=int, default=10000)
+    parser.add_argument("--commitments", type=int, default=200)
+    parser.add_argument("--sample", type=int, default=200, help="links resolved through the API")
+    parser.add_argument("--batch-size", type=int, default=None, help="OGP_SWEEP_BATCH_SIZE")
+    parser.add_argument("--db", default=None, help="mongodb:// URL (default: own SecantusDB)")
+    args = parser.parse_args(argv)
+
+    from tests.servers import start_secantus, stop
+
+    proc = None
+    db_url = args.db
+    if db_url is None:
+        proc, db_url = start_secantus("udata-ogp-bench")
+    try:
+        app = make_app(db_url)
+        with app.test_request_context():
+            from udata_ogp import sweep
+
+            if args.batch_size:
+                app.config["OGP_SWEEP_BATCH_SIZE"] = args.batch_size
+            print(f"database: {db_url}")
+            start = time.perf_counter()
+            portal = build_portal(args.links, args.datasets, args.commitments)
+            print(
+                f"portal: {args.links} links over {args.datasets} datasets, "
+                f"{args.commitments} commitments, built in {time.perf_counter() - start:.1f} s"
+            )
+            print(f"dataset states: {dict(portal['states'])}")
+            print(f"batch size: {app.config['OGP_SWEEP_BATCH_SIZE']}")
+
+            first, first_s, first_cmds = timed(sweep.run_sweep)
+            print(f"first sweep result: {first.as_dict()}")
+            steady, steady_s, steady_cmds = timed(sweep.run_sweep)
+            print(f"steady-state sweep result: {steady.as_dict()}")
+
+            _, raw_s, raw_cmds = timed(raw_read, portal["target_ids"])
+            api_s, statuses = api_resolution(app, portal["links"], args.sample)
+            print(f"API sample of {args.sample} links, HTTP statuses: {statuses}")
+            report("first sweep", args.links, first_s, first_cmds, api_s, raw_s)
+            report("steady-state sweep", args.links, steady_s, steady_cmds, api_s, raw_s)
+            print(f"\nraw read commands: {dict(raw_cmds)}")
+    finally:
+        stop(proc)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
