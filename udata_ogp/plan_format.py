@@ -401,14 +401,21 @@ class ReferenceMapper:
         if not isinstance(raw, dict):
             return raw
         out = {k: v for k, v in raw.items() if not _OGP_MILESTONE_KEY.match(k)}
-        ogp_numbers = [v for k, v in raw.items() if _OGP_MILESTONE_KEY.match(k)]
-        out["number"] = ogp_numbers[0] if ogp_numbers else f"{number}.{index + 1}"
-        for k in raw:
-            if _OGP_MILESTONE_KEY.match(k):
-                self.origin(
-                    pointer("commitments", c_index, "milestones", index, "number"),
-                    pointer("commitments", c_index, "milestones", index, k),
+        base = pointer("commitments", c_index, "milestones", index)
+        for k, value in raw.items():
+            if not _OGP_MILESTONE_KEY.match(k):
+                continue
+            # `ogp_<id>_milestone` is the milestone's number in the OGP plan: the same milestone.
+            if out.get("number", value) != value:
+                self.problems.append(
+                    Problem(
+                        f"{base}/{escape(k)}",
+                        f"differs from the milestone number {out['number']!r}",
+                    )
                 )
+            out["number"] = value
+            self.origin(f"{base}/number", f"{base}/{escape(k)}")
+        out.setdefault("number", f"{number}.{index + 1}")
         status = completion_of(raw.get("state"))
         if status:
             out["status"] = status
