@@ -197,7 +197,11 @@ def _prepare_value(model_field: BaseField, value, name: str):
     if isinstance(model_field, EmbeddedDocumentField):
         if not isinstance(value, dict):
             raise _invalid(name, "expected an object")
-        return _prepare(model_field.document_type, value, f"{name}.")
+        prepared = _prepare(model_field.document_type, value, f"{name}.")
+        # udata's `patch()` builds it again from the dict; built here first so that its
+        # checks' errors carry the full path.
+        _patch_embedded(model_field.document_type, prepared, name)
+        return prepared
     if isinstance(model_field, ListField) and isinstance(model_field.field, EmbeddedDocumentField):
         if not isinstance(value, list):
             raise _invalid(name, "expected a list")
@@ -206,9 +210,8 @@ def _prepare_value(model_field: BaseField, value, name: str):
         for index, item in enumerate(value):
             if not isinstance(item, dict):
                 raise _invalid(f"{name}.{index}", "expected an object")
-            item = patch(embedded(), _prepare(embedded, item, f"{name}.{index}."))
-            _validate(item, f"{name}.{index}")
-            items.append(item)
+            prepared = _prepare(embedded, item, f"{name}.{index}.")
+            items.append(_patch_embedded(embedded, prepared, f"{name}.{index}"))
         return items
     if isinstance(model_field, DictField) and not isinstance(value, dict):
         raise _invalid(name, "expected an object")
@@ -219,6 +222,15 @@ def _prepare_value(model_field: BaseField, value, name: str):
     if isinstance(value, bool) and not isinstance(model_field, mongoengine.BooleanField):
         raise _invalid(name, "unexpected boolean")
     return value
+
+
+def _patch_embedded(cls, data: dict, name: str):
+    try:
+        item = patch(cls(), data)
+    except FieldValidationError as error:
+        raise _invalid(f"{name}.{error.field}", str(error)) from None
+    _validate(item, name)
+    return item
 
 
 def _validate(doc, name: str | None = None) -> None:
