@@ -107,11 +107,12 @@ def raw_collection(model):
     return model._get_db()[model._get_collection_name()]
 
 
-def bulk_update(collection, updates: list[tuple[dict, dict]]) -> int:
+def bulk_update(collection, updates: list[tuple[dict, dict]], upsert: bool = False) -> int:
     """One unordered `bulk_write` of `(filter, update)` pairs; returns how many were sent."""
     if not updates:
         return 0
-    collection.bulk_write([_UpdateOne(flt, upd) for flt, upd in updates], ordered=False)
+    ops = [_UpdateOne(flt, upd, upsert=upsert) for flt, upd in updates]
+    collection.bulk_write(ops, ordered=False)
     return len(updates)
 
 

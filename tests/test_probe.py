@@ -1,0 +1,133 @@
+"""The optional URL probe: HEAD/GET, timeouts, limits, SSRF refusal; requests-mock only."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import requests
+from udata.core.dataset.factories import DatasetFactory, ResourceFactory
+from udata.models import Dataset
+from udata.ssrf import SSRFPolicy
+
+from tests import OgpDBTestCase
+from udata_ogp import sweep
+from udata_ogp.factories import CommitmentLinkFactory
+from udata_ogp.models import CommitmentLink
+from udata_ogp.probe import ProbeResult, facts_for, probe_linked_resources, probe_urls
+from udata_ogp.tasks import probe_urls as probe_job
+
+URL = "https://data.example.org/file.csv"
+
+
+class ProbeUrlsTest:
+    def test_head_ok(self, rmock):
+        rmock.head(URL, status_code=200)
+        result = probe_urls([URL])[URL]
+        assert (result.available, result.status) == (True, 200)
+        assert [r.method for r in rmock.request_history] == ["HEAD"]
+
+    def test_get_fallback_when_head_refused(self, rmock):
+        rmock.head(URL, status_code=405)
+        rmock.get(URL, status_code=200)
+        result = probe_urls([URL])[URL]
+        assert (result.available, result.status) == (True, 200)
+        assert [r.method for r in rmock.request_history] == ["HEAD", "GET"]
+
+    def test_unavailable(self, rmock):
+        rmock.head(URL, status_code=404)
+        rmock.get(URL, status_code=404)
+        assert probe_urls([URL])[URL].available is False
+
+    def test_timeouts(self, rmock):
+        rmock.head(URL, exc=requests.exceptions.ConnectTimeout)
+        rmock.get(URL, exc=requests.exceptions.ReadTimeout)
+        result = probe_urls([URL], timeout=0.5)[URL]
+        assert (result.available, result.error) == (False, "timeout")
+
+    def test_rate_limited_is_unknown(self, rmock):
+        rmock.head(URL, status_code=429)
+        rmock.get(URL, status_code=429)
+        assert probe_urls([URL])[URL].available is None
+
+    def test_private_loopback_link_local_refused(self):
+        # No mock: udata's guard refuses these at connect time, nothing leaves the machine.
+        urls = [
+            "http://127.0.0.1:9/data.csv",
+            "http://10.1.2.3/data.csv",
+            "http://169.254.169.254/latest/meta-data",
+            "http://[::1]:9/x",
+            "file:///etc/passwd",
+        ]
+        results = probe_urls(urls, timeout=2, policy=SSRFPolicy())
+        for url in urls:
+            assert results[url].available is None, url
+            assert results[url].error.startswith("refused"), url
+
+    def test_bounded_concurrency_per_host(self, mocker):
+        # requests-mock serialises calls, so the check itself is replaced by a slow fake.
+        lock = threading.Lock()
+        running = {"all": 0}
+        peak = {"all": 0}
+
+        def slow(session, url, timeout):
+            host = url.split("/")[2]
+            with lock:
+                for key in (host, "all"):
+                    running[key] = running.get(key, 0) + 1
+                    peak[key] = max(peak.get(key, 0), running[key])
+            time.sleep(0.05)
+            with lock:
+                for key in (host, "all"):
+                    running[key] -= 1
+            return ProbeResult(url, True, 200)
+
+        mocker.patch("udata_ogp.probe._check", side_effect=slow)
+        urls = [f"https://{h}.example.org/{i}" for h in "abcd" for i in range(6)]
+        results = probe_urls(urls, concurrency=5, per_host=2)
+        assert all(r.available for r in results.values())
+        assert all(peak[f"{h}.example.org"] == 2 for h in "abcd")
+        assert 2 < peak["all"] <= 5
+
+
+class ProbeStorageTest(OgpDBTestCase):
+    @pytest.fixture(autouse=True)
+    def _probe_on(self, app):
+        app.config["OGP_URL_PROBE"] = True
+
+    def test_probe_feeds_the_sweep_without_saving_the_dataset(self, rmock):
+        dataset = DatasetFactory(resources=[ResourceFactory(url=URL, filetype="remote")])
+        link = CommitmentLinkFactory(target=dataset)
+        rmock.head(URL, status_code=404)
+        rmock.get(URL, status_code=404)
+        modified = Dataset.objects.get(id=dataset.id).last_modified
+
+        summary = probe_job.apply().get()
+        assert summary == {"probed": 1, "unavailable": 1, "refused": 0, "written": 1}
+        rid = str(dataset.resources[0].id)
+        assert facts_for([rid])[rid]["check:status"] == 404
+        assert Dataset.objects.get(id=dataset.id).last_modified == modified
+
+        sweep.check_links()
+        link = CommitmentLink.objects.get(id=link.id)
+        assert link.health == "broken"
+        assert link.reasons[0] == "resources_unavailable"
+
+        # Nothing changed: nothing written.
+        assert probe_linked_resources()["written"] == 0
+
+    def test_hydra_facts_win_over_the_probe(self, rmock):
+        dataset = DatasetFactory(
+            resources=[ResourceFactory(url=URL, extras={"check:available": True})]
+        )
+        link = CommitmentLinkFactory(target=dataset)
+        rmock.head(URL, status_code=500)
+        rmock.get(URL, status_code=500)
+        probe_linked_resources()
+        sweep.check_links()
+        assert CommitmentLink.objects.get(id=link.id).health == "ok"
+
+    def test_off_by_default(self, app):
+        app.config["OGP_URL_PROBE"] = False
+        assert probe_job.apply().get() == {"probed": 0}
