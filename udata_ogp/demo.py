@@ -251,7 +251,6 @@ def load_demo_content() -> DemoContent:
             organization=orgs[org],
             frequency=frequency,
             resources=[_resource(url, available=state != "unavailable")],
-            tags=["ogp-fr0034"] if slug == "enquete-sur-le-hackathon-datafin-de-juin-2018" else [],
         )
         dataset.save()
         if state == "overdue":
@@ -291,6 +290,11 @@ def load_demo_content() -> DemoContent:
     for number, title, role, note in EXPECTED_DATA:
         commitment = Commitment.objects.get(plan=plan, number=number)
         create_link(commitment, title=title, role=role, note=note, by=admin, check=False)
+
+    # A producer links by tagging, in the tool they already use: the save re-evaluates it.
+    tagged = datasets["piaf-le-dataset-franco-phone-de-questions-reponses"]
+    tagged.tags = ["ogp-fr0034"]
+    tagged.save()
 
     # Made stale after linking, as happens in real life: deleted after it was linked.
     deleted = datasets["referentiel-des-administrateurs-ministeriels-des-donnees"]

@@ -1,0 +1,54 @@
+"""The demo portal: what a newcomer sees after `udata ogp demo`."""
+
+from flask import url_for
+
+from udata_ogp.demo import DATASETS, load_demo_content
+from udata_ogp.models import ActionPlan, Commitment, CommitmentLink
+
+from . import OgpAPITestCase
+
+
+class DemoContentTest(OgpAPITestCase):
+    def test_demo_imports_the_plan_links_datasets_and_runs_the_sweep(self):
+        content = load_demo_content()
+
+        plan = ActionPlan.objects.get(slug=content.plan_slug)
+        assert Commitment.objects(plan=plan).count() == 21
+        assert Commitment.objects.get(ogp_id="FR0034").number == 5
+        # Every stale state the demo makes on purpose shows up after the sweep.
+        healths = {link.snapshot.slug: link for link in CommitmentLink.objects if link.snapshot}
+        assert healths["demandes-de-valeurs-foncieres"].reasons  # overdue
+        assert "archived" in " ".join(
+            healths["donnees-essentielles-de-la-commande-publique-fichiers-consolides"].reasons
+        )
+        assert (
+            healths["referentiel-des-administrateurs-ministeriels-des-donnees"].health == "broken"
+        )
+        assert healths["aire-geographique-des-igp"].health == "ok"
+        assert CommitmentLink.objects(target_id=None).count() == 1  # expected data
+        assert content.summary["links"] == CommitmentLink.objects(target_id__ne=None).count()
+        tagged = CommitmentLink.objects.get(source="tag")
+        assert tagged.commitment.ogp_id == "FR0034"
+        assert tagged.snapshot.slug == "piaf-le-dataset-franco-phone-de-questions-reponses"
+        assert len(DATASETS) == 7
+
+    def test_demo_accounts_work_on_the_api(self):
+        content = load_demo_content()
+        admin = content.accounts[0]
+        response = self.client.get(
+            url_for("api.ogp_commitments"), headers={"X-API-KEY": admin.api_key}
+        )
+        assert response.status_code == 200
+        assert response.json["total"] == 21
+
+    def test_demo_producer_key_identifies_the_producer(self):
+        # One request per test: the app context pytest-flask pushes caches the user in `g`.
+        producer = load_demo_content().accounts[1]
+        me = self.client.get(url_for("api.me"), headers={"X-API-KEY": producer.api_key})
+        assert me.json["email"] == "producteur@ogp.demo"
+
+    def test_demo_pages_show_the_plan(self):
+        content = load_demo_content()
+        response = self.client.get(url_for("ogp.plan", slug=content.plan_slug))
+        assert response.status_code == 200
+        assert "Désigner des administrateurs ministériels des données" in response.text
