@@ -325,6 +325,17 @@ class PagesTest(OgpAPITestCase):
         assert "javascript:alert" not in html
         assert 'href="https://www.etalab.gouv.fr/"' in html
 
+    def test_styled_with_or_without_dsfr(self, monkeypatch):
+        from udata_ogp import views
+
+        monkeypatch.setattr(views, "_dsfr_available", lambda: False)
+        html = self.page("/ogp/")
+        assert "/ogp/static/ogp.css" in html and "dsfr.min.css" not in html
+        assert 'class="without-dsfr"' in html
+        monkeypatch.setattr(views, "_dsfr_available", lambda: True)
+        html = self.page("/ogp/")
+        assert "/ogp/static/dsfr/dsfr.min.css" in html and "/ogp/static/ogp.css" in html
+
     def test_sign_in_link(self):
         html = self.page(f"/ogp/commitments/{self.data['c5'].slug}/")
         assert "/login/?next=" in html and "Se connecter pour lier vos données" in html
