@@ -447,3 +447,29 @@ class SwaggerTest(OgpAPITestCase):
         assert {"plan", "status", "axis", "lead_institution", "policy_area"} <= params
         assert {"ogp_value", "health", "q", "sort", "page", "page_size"} <= params
         schemas.validate(response.json)
+
+
+class PrivateTargetApiTest(OgpAPITestCase):
+    def test_someone_elses_private_dataset_answers_like_a_missing_one(self):
+        """Linking must not reveal that a private dataset exists."""
+        commitment = CommitmentFactory()
+        private = DatasetFactory(private=True, owner=UserFactory())
+        self.login(UserFactory())
+        url = f"{API}/commitments/{commitment.id}/links/"
+        hidden = self.post(url, {"element": {"class": "Dataset", "id": str(private.id)}})
+        missing = self.post(url, {"element": {"class": "Dataset", "id": "0" * 24}})
+        assert hidden.status_code == missing.status_code == 404
+        assert hidden.json["message"].replace(str(private.id), "?") == missing.json[
+            "message"
+        ].replace("0" * 24, "?")
+
+    def test_producer_is_told_their_own_dataset_is_private(self):
+        commitment = CommitmentFactory()
+        producer = UserFactory()
+        private = DatasetFactory(private=True, owner=producer)
+        self.login(producer)
+        url = f"{API}/commitments/{commitment.id}/links/"
+        response = self.post(url, {"element": {"class": "Dataset", "id": str(private.id)}})
+        assert response.status_code == 400
+        assert "private" in response.json["message"]
+        assert CommitmentLink.objects.count() == 0

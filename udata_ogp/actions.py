@@ -55,7 +55,7 @@ def create_link(
     if target_class or target_id:
         if not (target_class and target_id):
             raise InvalidInput("An element needs both a class and an id.", field="element")
-        target = resolve_target(target_class, target_id)
+        target = resolve_target(target_class, target_id, as_reader=check)
     elif not title:
         raise InvalidInput("Give an element to link, or a title for expected data.", field="title")
     if check and not can_link(commitment, target):

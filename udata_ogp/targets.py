@@ -54,14 +54,21 @@ def state_of_document(target) -> dict[str, Any]:
     }
 
 
-def resolve_target(class_name: str, target_id: Any, allow_hidden: bool = False):
-    """The dataset, reuse or dataservice to link, or a clear error (400, 404, 410)."""
+def resolve_target(
+    class_name: str, target_id: Any, allow_hidden: bool = False, as_reader: bool = True
+):
+    """The dataset, reuse or dataservice to link, or a clear error (400, 404, 410).
+
+    With `as_reader`, a private or deleted target the current user may not read answers like a
+    missing one, so that nobody learns that a private dataset exists.
+    """
     model = target_model(class_name)
     oid = parse_object_id(target_id, field="element.id")
     target = model.objects(id=oid).first()
-    if target is None:
+    state = state_of_document(target) if target is not None else {}
+    hidden = bool(state.get("deleted") or state.get("private"))
+    if target is None or (as_reader and hidden and not target.permissions["read"].can()):
         raise NotFound(f"No {class_name} with id {oid}.", field="element.id")
-    state = state_of_document(target)
     if not allow_hidden:
         if state["deleted"]:
             raise Gone(f"{class_name} {oid} is deleted.", field="element.id")
