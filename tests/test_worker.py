@@ -98,7 +98,24 @@ def worker_env(tmp_path_factory):
         mongoengine.disconnect_all()
 
 
+def _forget_celery_connections() -> None:
+    """udata's Celery app is a process-wide singleton that caches its result backend and broker
+    pool on first use: an earlier test may have fixed them to the default Redis URL."""
+    from udata.tasks import celery
+
+    celery._pool = None
+    celery.amqp._producer_pool = None
+    celery._backend_cache = None
+    celery._local.__dict__.pop("backend", None)
+
+
 class WorkerTest(OgpDBTestCase):
+    @pytest.fixture(autouse=True)
+    def _fresh_celery(self, app):
+        _forget_celery_connections()
+        yield
+        _forget_celery_connections()
+
     def get_settings(self, request):
         env = request.getfixturevalue("worker_env")
         from tests.conftest import _strip_unsupported_indexes

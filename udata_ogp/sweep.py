@@ -37,6 +37,7 @@ __all__ = (
     "check_links",
     "link_ids",
     "load_targets",
+    "preload_dense",
     "raw_collection",
     "rollup",
     "run_sweep",
@@ -176,17 +177,55 @@ def link_ids(commitment=None) -> list[ObjectId]:
     return [doc["_id"] for doc in cursor]
 
 
-def load_targets(refs: Iterable[tuple[str, ObjectId]]) -> dict[tuple[str, ObjectId], dict]:
-    """Raw target documents, ONE query per class, only the fields the rules need."""
+def load_targets(
+    refs: Iterable[tuple[str, ObjectId]], preloaded: dict[str, dict[ObjectId, dict]] | None = None
+) -> dict[tuple[str, ObjectId], dict]:
+    """Raw target documents, ONE query per class, only the fields the rules need.
+
+    Classes in `preloaded` (see `preload_dense`) are served from memory with no query.
+    """
+    preloaded = preloaded or {}
     by_class: dict[str, set[ObjectId]] = defaultdict(set)
     for class_name, target_id in refs:
         by_class[class_name].add(target_id)
     found: dict[tuple[str, ObjectId], dict] = {}
     for class_name, ids in by_class.items():
+        if class_name in preloaded:
+            docs = preloaded[class_name]
+            found.update({(class_name, i): docs[i] for i in ids if i in docs})
+            continue
         coll = raw_collection(target_model(class_name))
         for doc in coll.find({"_id": {"$in": list(ids)}}, TARGET_FIELDS[class_name]):
             found[(class_name, doc["_id"])] = doc
     return found
+
+
+# A full sweep reads a whole target collection at once when its linked documents are at least
+# this share of it: one sequential scan beats one index probe per id (by far on SecantusDB,
+# whose `$in` is superlinear), and memory stays bounded by the collection's projection.
+DENSE_SHARE = 0.25
+
+
+def preload_dense(link_filter: dict[str, Any]) -> tuple[dict[str, dict[ObjectId, dict]], set]:
+    """`({class: {id: raw doc}}` for dense classes, classes with links) of a full sweep.
+
+    Per class: the number of distinct linked ids (one `distinct` on the indexed field) against
+    the collection's estimated size (metadata), then, if dense, one projected scan.
+    """
+    coll = CommitmentLink._get_collection()
+    preloaded: dict[str, dict[ObjectId, dict]] = {}
+    present = set()
+    for class_name in STATE_FIELDS:
+        linked = len(coll.distinct("target_id", {**link_filter, "target_class": class_name}))
+        if not linked:
+            continue
+        present.add(class_name)
+        target_coll = raw_collection(target_model(class_name))
+        size = target_coll.estimated_document_count()
+        if size and linked >= DENSE_SHARE * size:
+            projection = TARGET_FIELDS[class_name]
+            preloaded[class_name] = {doc["_id"]: doc for doc in target_coll.find({}, projection)}
+    return preloaded, present
 
 
 def _merge_probe_facts(targets: dict, now: datetime) -> None:
@@ -226,15 +265,18 @@ def check_links(
     result = SweepResult()
     touched: set[ObjectId] = set()
 
-    # Ordered by target (indexed): the links of one target share a batch, so each target is
-    # read once per sweep rather than once per link batch.
-    cursor = (
-        coll.find(_link_filter(commitment, ids, target), LINK_FIELDS)
-        .sort([("target_id", 1), ("_id", 1)])
-        .batch_size(batch_size)
-    )
+    preloaded: dict[str, dict[ObjectId, dict]] = {}
+    present: set[str] = set()
+    if commitment is None and ids is None and target is None:
+        preloaded, present = preload_dense(_link_filter())
+    cursor = coll.find(_link_filter(commitment, ids, target), LINK_FIELDS).batch_size(batch_size)
+    if not present or set(preloaded) != present:
+        # Ordered by target (indexed): the links of one target share a batch, so each target
+        # is read once per sweep rather than once per batch. Useless when all are preloaded.
+        cursor = cursor.sort([("target_id", 1), ("_id", 1)])
     for batch in _chunks(cursor, batch_size):
-        targets = load_targets((link["target_class"], link["target_id"]) for link in batch)
+        refs = ((link["target_class"], link["target_id"]) for link in batch)
+        targets = load_targets(refs, preloaded)
         _merge_probe_facts(targets, now)
         updates: list[tuple[dict, dict]] = []
         for link in batch:
