@@ -9,7 +9,6 @@ cannot be measured: it sends no pymongo command events.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,17 +20,9 @@ def main() -> int:
     url = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("OGP_TEST_DB_URL")
     proc = None
     if not url:
-        from tests.conftest import _free_port, _wait_for_port
+        from tests.servers import start_secantus
 
-        port = _free_port()
-        proc = subprocess.Popen(
-            ["secantusd-py", "--host", "127.0.0.1", "--port", str(port)]
-            + ["--storage-path", ":memory:", "--log-level", "WARNING"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        _wait_for_port(port)
-        url = f"mongodb://127.0.0.1:{port}/udata-ogp-bench"
+        proc, url = start_secantus("udata-ogp-bench")
     os.environ["OGP_TEST_DB_URL"] = url
     try:
         # Registers the command listener: must come before the app creates its client.
@@ -66,9 +57,9 @@ def main() -> int:
         print("same number of commands:", "yes" if same else "NO")
         return 0 if same and result[500]["bytes"] < 300_000 else 1
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=10)
+        from tests.servers import stop
+
+        stop(proc)
 
 
 if __name__ == "__main__":

@@ -9,15 +9,13 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 
 import pytest
 
 # API namespaces must exist before any test app registers udata's API blueprint.
 import udata_ogp.api  # noqa: F401
 import udata_ogp.views  # noqa: F401
-from tests.servers import _free_port, _wait_for_port
+from tests.servers import installed_script, start_secantus, stop
 
 BACKEND = os.environ.get("OGP_TEST_DB", "mongomock")
 
@@ -54,27 +52,9 @@ def pytest_configure(config):
     if BACKEND == "mongomock":
         return
     if BACKEND == "secantus":
-        if not shutil.which("secantusd-py"):
+        if not installed_script("secantusd-py"):
             raise pytest.UsageError("OGP_TEST_DB=secantus needs `pip install secantusdb`")
-        port = _free_port()
-        proc = subprocess.Popen(
-            [
-                "secantusd-py",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--storage-path",
-                ":memory:",
-                "--log-level",
-                "WARNING",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        config._ogp_secantus = proc
-        _wait_for_port(port)
-        url = f"mongodb://127.0.0.1:{port}/udata-ogp-test"
+        config._ogp_secantus, url = start_secantus()
     else:
         url = BACKEND
     os.environ["OGP_TEST_DB_URL"] = url
@@ -82,13 +62,7 @@ def pytest_configure(config):
 
 
 def pytest_unconfigure(config):
-    proc = getattr(config, "_ogp_secantus", None)
-    if proc is not None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    stop(getattr(config, "_ogp_secantus", None))
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 
 def _free_port() -> int:
@@ -25,14 +27,21 @@ def _wait_for_port(port: int, timeout: float = 30.0, name: str = "SecantusDB") -
     raise RuntimeError(f"{name} did not listen on 127.0.0.1:{port} within {timeout}s")
 
 
+def installed_script(name: str) -> str | None:
+    """A console script of this virtualenv, found even when the venv is not activated."""
+    beside = Path(sys.executable).with_name(name)
+    return str(beside) if beside.exists() else shutil.which(name)
+
+
 def start_secantus(db: str = "udata-ogp-test") -> tuple[subprocess.Popen, str]:
     """A SecantusDB in memory on a free port: `(process, mongodb URL)`."""
-    if not shutil.which("secantusd-py"):
+    binary = installed_script("secantusd-py")
+    if not binary:
         raise RuntimeError("SecantusDB is not installed: `pip install secantusdb`")
     port = _free_port()
     proc = subprocess.Popen(
         [
-            "secantusd-py",
+            binary,
             "--host",
             "127.0.0.1",
             "--port",
