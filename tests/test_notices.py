@@ -75,3 +75,14 @@ class NoticesTest(OgpDBTestCase):
         CommitmentLinkFactory(target=DatasetFactory(nb_resources=1))
         sweep.check_links()
         assert notices.pending_changes() == []
+
+
+class NoticesCliTest(OgpDBTestCase):
+    def test_opt_in_and_send(self):
+        self.app.config["OGP_NOTICES"] = True
+        org = OrganizationFactory(admins=[UserFactory()])
+        result = self.cli("ogp", "notices", "--opt-in", str(org.id), "--send")
+        assert f"{org.id}: opted in" in result.output
+        assert notices._opted_in([str(org.id)]) == {str(org.id)}
+        self.cli("ogp", "notices", "--opt-out", str(org.id))
+        assert notices._opted_in([str(org.id)]) == set()

@@ -55,6 +55,24 @@ def schedule(links_cron: str | None, notices_cron: str | None) -> None:
         click.echo(f"{name}: {cron} ({what})")
 
 
+@grp.command("notices")
+@click.option("--opt-in", "opt_in", multiple=True, help="Organization (or user) id to opt in.")
+@click.option("--opt-out", "opt_out", multiple=True, help="Organization (or user) id to opt out.")
+@click.option("--send", is_flag=True, help="Send the pending digests now.")
+def notices(opt_in: tuple[str, ...], opt_out: tuple[str, ...], send: bool) -> None:
+    """Opt organisations in or out of the health digests (OGP_NOTICES), or send them now."""
+    from udata_ogp.notices import send_digests, set_opt_in
+
+    for owner in opt_in:
+        set_opt_in(owner, True)
+        click.echo(f"{owner}: opted in")
+    for owner in opt_out:
+        set_opt_in(owner, False)
+        click.echo(f"{owner}: opted out")
+    if send:
+        click.echo(f"Digests: {send_digests()}")
+
+
 @grp.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option(

@@ -2,10 +2,16 @@
 
 Per batch of `OGP_SWEEP_BATCH_SIZE` links: one read of the links (only the health fields), one
 read per target class (`_id $in`, only the fields the rules need), one `bulk_write` of the links
-whose verdict changed. Then the commitment roll-up: one aggregation over the links and one read of
-the commitments' current roll-up, one `bulk_write` of those that changed. A sweep over unchanged
-targets therefore writes nothing to links or commitments; the time of each run is kept in the
-`ogp_sweep_run` collection (one document per scope), so "last checked" needs no write per link.
+whose verdict changed. Links are read in target order so that the links of one target share a
+batch. A full sweep whose links cover a large share of a target collection (`DENSE_SHARE`) reads
+that collection once with one projected scan instead (`preload_dense`). Then the commitment
+roll-up: one aggregation over the links and one read of the commitments' current roll-up, one
+`bulk_write` of those that changed.
+
+A sweep over unchanged targets therefore writes nothing to links or commitments (see
+`udata_ogp.health` on `checked_at` and `failure_count`); the time and summary of each run are
+kept in the `ogp_sweep_run` collection (one document per scope), so "last checked" needs no
+write per link.
 
 Raw pymongo on the collections mongoengine maps, so the same code runs on mongomock and on a wire
 protocol server (MongoDB, SecantusDB): no `$text`, no transactions, only `$match`/`$group`.
@@ -55,9 +61,7 @@ LINK_FIELDS = {
         "role",
         "health",
         "reasons",
-        "health_since",
         "first_failure",
-        "last_ok",
         "failure_count",
         "promised_frequency",
     )
@@ -206,26 +210,25 @@ def load_targets(
 DENSE_SHARE = 0.25
 
 
-def preload_dense(link_filter: dict[str, Any]) -> tuple[dict[str, dict[ObjectId, dict]], set]:
-    """`({class: {id: raw doc}}` for dense classes, classes with links) of a full sweep.
+def preload_dense() -> dict[str, dict[ObjectId, dict]]:
+    """`{class: {id: raw doc}}` of the target collections a full sweep should read whole.
 
-    Per class: the number of distinct linked ids (one `distinct` on the indexed field) against
-    the collection's estimated size (metadata), then, if dense, one projected scan.
+    Dense means: the links outnumber `DENSE_SHARE` of the collection. Both sizes come from
+    collection metadata (`estimated_document_count`, no scan); the link count bounds the number
+    of distinct linked targets from above, so a scan is at worst `1 / DENSE_SHARE` times the
+    links, never a surprise on a large sparse portal.
     """
-    coll = CommitmentLink._get_collection()
+    links = CommitmentLink._get_collection().estimated_document_count()
     preloaded: dict[str, dict[ObjectId, dict]] = {}
-    present = set()
     for class_name in STATE_FIELDS:
-        linked = len(coll.distinct("target_id", {**link_filter, "target_class": class_name}))
-        if not linked:
-            continue
-        present.add(class_name)
         target_coll = raw_collection(target_model(class_name))
         size = target_coll.estimated_document_count()
-        if size and linked >= DENSE_SHARE * size:
+        if not size:
+            preloaded[class_name] = {}  # nothing to read: any link to it is gone
+        elif links >= DENSE_SHARE * size:
             projection = TARGET_FIELDS[class_name]
             preloaded[class_name] = {doc["_id"]: doc for doc in target_coll.find({}, projection)}
-    return preloaded, present
+    return preloaded
 
 
 def _merge_probe_facts(targets: dict, now: datetime) -> None:
@@ -265,26 +268,37 @@ def check_links(
     result = SweepResult()
     touched: set[ObjectId] = set()
 
+    full = commitment is None and ids is None and target is None
     preloaded: dict[str, dict[ObjectId, dict]] = {}
-    present: set[str] = set()
-    if commitment is None and ids is None and target is None:
-        preloaded, present = preload_dense(_link_filter())
-    cursor = coll.find(_link_filter(commitment, ids, target), LINK_FIELDS).batch_size(batch_size)
-    if not present or set(preloaded) != present:
+    groups: Counter = Counter()
+    if full:
+        preloaded = preload_dense()
+        # Expected data too (nothing to check), so that the roll-up needs no other read.
+        flt: dict[str, Any] = {}
+    else:
+        flt = _link_filter(commitment, ids, target)
+    cursor = coll.find(flt, LINK_FIELDS).batch_size(batch_size)
+    if set(preloaded) != set(STATE_FIELDS):
         # Ordered by target (indexed): the links of one target share a batch, so each target
         # is read once per sweep rather than once per batch. Useless when all are preloaded.
         cursor = cursor.sort([("target_id", 1), ("_id", 1)])
     for batch in _chunks(cursor, batch_size):
-        refs = ((link["target_class"], link["target_id"]) for link in batch)
+        refs = (
+            (link["target_class"], link["target_id"]) for link in batch if link.get("target_id")
+        )
         targets = load_targets(refs, preloaded)
         _merge_probe_facts(targets, now)
         updates: list[tuple[dict, dict]] = []
         for link in batch:
+            if link.get("target_id") is None:
+                groups[(link["commitment"], link.get("health"), link.get("role"))] += 1
+                continue
             raw = targets.get((link["target_class"], link["target_id"]))
             evaluation = evaluate(link, link["target_class"], raw, now, settings)
             result.links += 1
             result.health[evaluation.health] += 1
             touched.add(link["commitment"])
+            groups[(link["commitment"], evaluation.health, link.get("role"))] += 1
             if not evaluation.changed:
                 continue
             update: dict[str, Any] = {}
@@ -299,36 +313,50 @@ def check_links(
 
     if rollup_commitments:
         # A full sweep also resets commitments that lost all their links.
-        scope = None if commitment is None and ids is None and target is None else touched
-        if commitment is not None:
-            scope = {ObjectId(str(getattr(commitment, "pk", commitment)))}
-        result.commitments_written = rollup(scope)
+        if full:
+            result.commitments_written = rollup(None, groups)
+        else:
+            scope = touched
+            if commitment is not None:
+                scope = {ObjectId(str(getattr(commitment, "pk", commitment)))}
+            result.commitments_written = rollup(scope)
     return result
 
 
-def rollup(commitment_ids: Iterable[ObjectId] | None = None) -> int:
-    """Recompute `health_counts` and `at_risk` of commitments; write only those that changed."""
+def rollup(
+    commitment_ids: Iterable[ObjectId] | None = None,
+    groups: Counter | None = None,
+) -> int:
+    """Recompute `health_counts` and `at_risk` of commitments; write only those that changed.
+
+    `groups` counts links by `(commitment, health, role)`; a full sweep, which has just seen
+    every link, passes it and saves the aggregation. Otherwise one `$group` aggregation.
+    """
     ids = None if commitment_ids is None else list(commitment_ids)
     if ids is not None and not ids:
         return 0
-    match: dict[str, Any] = {} if ids is None else {"commitment": {"$in": ids}}
-    pipeline = [
-        {"$match": match},
-        {
-            "$group": {
-                "_id": {"c": "$commitment", "h": "$health", "r": "$role"},
-                "n": {"$sum": 1},
-            }
-        },
-    ]
+    if groups is None:
+        match: dict[str, Any] = {} if ids is None else {"commitment": {"$in": ids}}
+        pipeline = [
+            {"$match": match},
+            {
+                "$group": {
+                    "_id": {"c": "$commitment", "h": "$health", "r": "$role"},
+                    "n": {"$sum": 1},
+                }
+            },
+        ]
+        groups = Counter()
+        for row in CommitmentLink._get_collection().aggregate(pipeline):
+            key = row["_id"]
+            groups[(key["c"], key.get("h"), key.get("r"))] += row["n"]
     counts: dict[ObjectId, Counter] = defaultdict(Counter)
     at_risk: set[ObjectId] = set()
-    for row in CommitmentLink._get_collection().aggregate(pipeline):
-        key = row["_id"]
-        health = key.get("h") or "unknown"
-        counts[key["c"]][health] += row["n"]
-        if key.get("r") == "fulfils" and health in AT_RISK_HEALTH:
-            at_risk.add(key["c"])
+    for (cid, health, role), n in groups.items():
+        health = health or "unknown"
+        counts[cid][health] += n
+        if role == "fulfils" and health in AT_RISK_HEALTH:
+            at_risk.add(cid)
 
     coll = Commitment._get_collection()
     flt = {} if ids is None else {"_id": {"$in": ids}}

@@ -143,18 +143,18 @@ def sync_tags(target: tuple[str, Any] | None = None) -> TagResult:
                 result.unknown.append({"tag": tag, "class": class_name, "id": str(tid)})
 
     # Only what can matter: tag links (to remove) and any link of a tagged object (to not
-    # duplicate a manual link); not every link of the portal.
-    link_query: dict[str, Any] = {
-        "$or": [
-            {"source": "tag"},
-            {"target_id": {"$in": list({tid for _, tid in tagged})}},
-        ]
-    }
+    # duplicate a manual link); not every link of the portal. Two plain queries rather than an
+    # `$or`, which some servers answer with a full scan.
+    fields = {"commitment": 1, "target_class": 1, "target_id": 1, "source": 1}
+    coll = CommitmentLink._get_collection()
     if target is not None:
-        link_query = {"target_class": target[0], "target_id": ObjectId(str(target[1]))}
-    links = CommitmentLink._get_collection().find(
-        link_query, {"commitment": 1, "target_class": 1, "target_id": 1, "source": 1}
-    )
+        queries = [{"target_class": target[0], "target_id": ObjectId(str(target[1]))}]
+    else:
+        queries = [{"source": "tag"}]
+        tagged_ids = list({tid for _, tid in tagged})
+        if tagged_ids:
+            queries.append({"target_id": {"$in": tagged_ids}, "source": {"$ne": "tag"}})
+    links = [link for query in queries for link in coll.find(query, fields)]
     linked: set[tuple[ObjectId, str, ObjectId]] = set()
     stale_tag_links: dict[tuple[str, ObjectId], list[dict]] = defaultdict(list)
     for link in links:
