@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import flask_babel
 import pytest
 from flask import url_for
 from flask_restx import schemas
@@ -469,7 +470,16 @@ class PrivateTargetApiTest(OgpAPITestCase):
         private = DatasetFactory(private=True, owner=producer)
         self.login(producer)
         url = f"{API}/commitments/{commitment.id}/links/"
-        response = self.post(url, {"element": {"class": "Dataset", "id": str(private.id)}})
+        element = {"element": {"class": "Dataset", "id": str(private.id)}}
+        # Messages follow the request's language: French by default in tests, `?lang=en` asked.
+        response = self.post(url, element)
+        assert response.status_code == 400
+        assert "privé" in response.json["message"]
+        # The test keeps one app context across requests, where flask-babel caches the locale
+        # (a served request has its own): forget it, as a new request would.
+        flask_babel.refresh()
+        response = self.post(f"{url}?lang=en", element)
         assert response.status_code == 400
         assert "private" in response.json["message"]
+        assert "element.id" in response.json["errors"]
         assert CommitmentLink.objects.count() == 0

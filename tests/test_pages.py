@@ -498,7 +498,7 @@ class PageFormsTest(OgpAPITestCase):
         assert response.status_code == 303
         assert CommitmentLink.objects(target_id=self.data["dvf"].id).count() == 1
         html = self.client.get(self.url()).data.decode()
-        assert "You may not link this object to this commitment." in html
+        assert "Vous ne pouvez pas lier cet objet à cet engagement." in html
         dvf_link = CommitmentLink.objects(target_id=self.data["dvf"].id).first()
         self.client.post(f"/ogp/links/{dvf_link.id}/delete")
         assert CommitmentLink.objects(id=dvf_link.id).first() is not None
@@ -525,7 +525,7 @@ class PageFormsTest(OgpAPITestCase):
         # A rule broken is shown, not a 500.
         self.client.post(self.url() + "status", data={"status": "complete", "rationale": " "})
         html = self.client.get(self.url()).data.decode()
-        assert "A rationale is required." in html
+        assert "Une justification est requise." in html
 
     def test_producer_links_from_dataset_page(self):
         self.login(self.data["producer"])

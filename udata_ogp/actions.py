@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from mongoengine.errors import NotUniqueError
+from udata.i18n import gettext as _
 
 from udata_ogp.constants import COMPLETION, LINK_ROLES
 from udata_ogp.errors import Conflict, Forbidden, InvalidInput
 from udata_ogp.models import Commitment, CommitmentLink, StatusChange
 from udata_ogp.permissions import can_edit_commitment, can_link, can_unlink
-from udata_ogp.targets import resolve_target, snapshot_of, target_model
+from udata_ogp.targets import resolve_target, snapshot_of, target_label, target_model
 
 __all__ = ("change_status", "create_link", "delete_link", "update_link")
 
@@ -23,15 +24,35 @@ __all__ = ("change_status", "create_link", "delete_link", "update_link")
 def _check_role(role: str) -> None:
     if role not in LINK_ROLES:
         raise InvalidInput(
-            f"Unknown role {role!r}; expected one of: {', '.join(LINK_ROLES)}.", field="role"
+            _(
+                "Unknown role %(role)r; expected one of: %(roles)s.",
+                role=role,
+                roles=", ".join(LINK_ROLES),
+            ),
+            field="role",
         )
 
 
 def _check_milestone(commitment: Commitment, milestone: str | None) -> None:
     if milestone and commitment.milestone(milestone) is None:
         raise InvalidInput(
-            f"Commitment {commitment.number} has no milestone {milestone!r}.", field="milestone"
+            _(
+                "Commitment %(number)s has no milestone %(milestone)r.",
+                number=commitment.number,
+                milestone=milestone,
+            ),
+            field="milestone",
         )
+
+
+def _already_linked(target_class: str | None, role: str) -> str:
+    if not target_class:
+        return _("This object is already linked to this commitment with that role.")
+    return _(
+        "This %(class_name)s is already linked to this commitment as %(role)r.",
+        class_name=target_label(target_class),
+        role=role,
+    )
 
 
 def create_link(
@@ -54,12 +75,14 @@ def create_link(
     target = None
     if target_class or target_id:
         if not (target_class and target_id):
-            raise InvalidInput("An element needs both a class and an id.", field="element")
+            raise InvalidInput(_("An element needs both a class and an id."), field="element")
         target = resolve_target(target_class, target_id, as_reader=check)
     elif not title:
-        raise InvalidInput("Give an element to link, or a title for expected data.", field="title")
+        raise InvalidInput(
+            _("Give an element to link, or a title for expected data."), field="title"
+        )
     if check and not can_link(commitment, target):
-        raise Forbidden("You may not link this object to this commitment.")
+        raise Forbidden(_("You may not link this object to this commitment."))
     link = CommitmentLink(
         commitment=commitment,
         plan=commitment.plan,
@@ -80,13 +103,11 @@ def create_link(
             commitment=commitment, target_class=target_class, target_id=target.id, role=role
         ).first()
     ):
-        raise Conflict(f"This {target_class} is already linked to this commitment as {role!r}.")
+        raise Conflict(_already_linked(target_class, role))
     try:
         link.save()
     except NotUniqueError:
-        raise Conflict(
-            f"This {target_class} is already linked to this commitment as {role!r}."
-        ) from None
+        raise Conflict(_already_linked(target_class, role)) from None
     return link
 
 
@@ -100,11 +121,14 @@ def link_target(link: CommitmentLink):
 def update_link(link: CommitmentLink, *, check: bool = True, **changes) -> CommitmentLink:
     """Change role, note(s) or milestone of a link."""
     if check and not can_unlink(link, link_target(link)):
-        raise Forbidden("You may not edit this link.")
+        raise Forbidden(_("You may not edit this link."))
     allowed = {"role", "note", "note_en", "milestone", "title", "promised_frequency"}
     unknown = set(changes) - allowed
     if unknown:
-        raise InvalidInput(f"Unknown field(s): {', '.join(sorted(unknown))}.", field=min(unknown))
+        raise InvalidInput(
+            _("Unknown field(s): %(fields)s.", fields=", ".join(sorted(unknown))),
+            field=min(unknown),
+        )
     if "role" in changes:
         _check_role(changes["role"])
     if changes.get("milestone"):
@@ -114,13 +138,15 @@ def update_link(link: CommitmentLink, *, check: bool = True, **changes) -> Commi
     try:
         link.save()
     except NotUniqueError:
-        raise Conflict("This object is already linked to this commitment with that role.") from None
+        raise Conflict(
+            _("This object is already linked to this commitment with that role.")
+        ) from None
     return link
 
 
 def delete_link(link: CommitmentLink, *, check: bool = True) -> None:
     if check and not can_unlink(link, link_target(link)):
-        raise Forbidden("You may not remove this link.")
+        raise Forbidden(_("You may not remove this link."))
     link.delete()
 
 
@@ -136,15 +162,20 @@ def change_status(
 ) -> StatusChange:
     """Record a completion change with who, when, from → to, why and the evidence."""
     if check and not can_edit_commitment(commitment):
-        raise Forbidden("Only the commitment's editors and administrators change its status.")
+        raise Forbidden(_("Only the commitment's editors and administrators change its status."))
     if status is not None and status not in COMPLETION:
         raise InvalidInput(
-            f"Unknown status {status!r}; expected one of: {', '.join(COMPLETION)}.", field="status"
+            _(
+                "Unknown status %(status)r; expected one of: %(statuses)s.",
+                status=status,
+                statuses=", ".join(COMPLETION),
+            ),
+            field="status",
         )
     if not (rationale or "").strip():
-        raise InvalidInput("A rationale is required.", field="rationale")
+        raise InvalidInput(_("A rationale is required."), field="rationale")
     if evidence_url and not evidence_url.startswith(("http://", "https://")):
-        raise InvalidInput("The evidence URL must be an http(s) URL.", field="evidence_url")
+        raise InvalidInput(_("The evidence URL must be an http(s) URL."), field="evidence_url")
     change = StatusChange(
         at=at or datetime.now(UTC),
         by=by,

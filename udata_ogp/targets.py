@@ -11,6 +11,7 @@ from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
+from udata.i18n import gettext as _
 
 from udata_ogp.constants import TARGET_CLASSES
 from udata_ogp.errors import Gone, InvalidInput, NotFound
@@ -23,13 +24,23 @@ STATE_FIELDS: dict[str, dict[str, str]] = {
 }
 
 
+def target_label(class_name: str | None) -> str:
+    """The class of a target as a visitor reads it, in the current language, for messages."""
+    labels = {"Dataset": _("Dataset"), "Reuse": _("Reuse"), "Dataservice": _("Dataservice")}
+    return labels.get(class_name or "", class_name or "")
+
+
 def target_model(class_name: str):
     from udata.models import Dataservice, Dataset, Reuse
 
     models = {"Dataset": Dataset, "Reuse": Reuse, "Dataservice": Dataservice}
     if class_name not in models:
         raise InvalidInput(
-            f"Unknown class {class_name!r}; expected one of: {', '.join(TARGET_CLASSES)}.",
+            _(
+                "Unknown class %(class_name)r; expected one of: %(classes)s.",
+                class_name=class_name,
+                classes=", ".join(TARGET_CLASSES),
+            ),
             field="element.class",
         )
     return models[class_name]
@@ -39,7 +50,7 @@ def parse_object_id(value: Any, field: str = "id") -> ObjectId:
     try:
         return ObjectId(str(value))
     except (InvalidId, TypeError):
-        raise InvalidInput(f"{value!r} is not a valid id.", field=field) from None
+        raise InvalidInput(_("%(value)r is not a valid id.", value=value), field=field) from None
 
 
 def state_of(class_name: str, raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -68,12 +79,21 @@ def resolve_target(
     state = state_of_document(target) if target is not None else {}
     hidden = bool(state.get("deleted") or state.get("private"))
     if target is None or (as_reader and hidden and not target.permissions["read"].can()):
-        raise NotFound(f"No {class_name} with id {oid}.", field="element.id")
+        raise NotFound(
+            _("No %(class_name)s with id %(id)s.", class_name=target_label(class_name), id=oid),
+            field="element.id",
+        )
     if not allow_hidden:
         if state["deleted"]:
-            raise Gone(f"{class_name} {oid} is deleted.", field="element.id")
+            raise Gone(
+                _("%(class_name)s %(id)s is deleted.", class_name=target_label(class_name), id=oid),
+                field="element.id",
+            )
         if state["private"]:
-            raise InvalidInput(f"{class_name} {oid} is private.", field="element.id")
+            raise InvalidInput(
+                _("%(class_name)s %(id)s is private.", class_name=target_label(class_name), id=oid),
+                field="element.id",
+            )
     return target
 
 

@@ -1,0 +1,86 @@
+"""A rule broken on a page form is shown in the visitor's language: French unless English is asked.
+
+The plugin's rules (`udata_ogp.actions`, `udata_ogp.targets`) translate their messages when they
+raise, in the request's language; the pages flash them after the redirect.
+"""
+
+from __future__ import annotations
+
+import pytest
+from markupsafe import escape
+from udata.core.dataset.factories import DatasetFactory
+from udata.core.organization.factories import OrganizationFactory
+from udata.core.user.factories import UserFactory
+
+from tests import OgpAPITestCase
+from tests.test_pages import compile_catalogues
+from udata_ogp.factories import CommitmentFactory
+from udata_ogp.models import CommitmentLink
+from udata_ogp.views import LANG_COOKIE
+
+REFUSAL_FR = "Vous ne pouvez pas lier cet objet à cet engagement."
+REFUSAL_EN = "You may not link this object to this commitment."
+
+compile_catalogues()
+
+
+class PageErrorsTest(OgpAPITestCase):
+    @pytest.fixture(autouse=True)
+    def _content(self, app):
+        self.commitment = CommitmentFactory()
+        # A public dataset of an organisation the visitor is not a member of.
+        self.dataset = DatasetFactory(organization=OrganizationFactory())
+        self.login(UserFactory())
+
+    def url(self) -> str:
+        return f"/ogp/commitments/{self.commitment.slug}/"
+
+    def post_link(self, query: str = "", role: str = "related"):
+        response = self.client.post(
+            f"{self.url()}links{query}",
+            data={"target": f"Dataset:{self.dataset.id}", "role": role},
+        )
+        assert response.status_code == 303
+        assert CommitmentLink.objects.count() == 0
+        return response
+
+    def shown(self, query: str = "") -> str:
+        response = self.client.get(f"{self.url()}{query}")
+        assert response.status_code == 200
+        return response.data.decode()
+
+    def test_refusal_in_french_by_default(self):
+        self.post_link()
+        html = self.shown()
+        assert '<html lang="fr"' in html
+        assert REFUSAL_FR in html
+        assert REFUSAL_EN not in html
+
+    def test_refusal_in_english_with_lang(self):
+        self.post_link("?lang=en")
+        html = self.shown("?lang=en")
+        assert '<html lang="en"' in html
+        assert REFUSAL_EN in html
+        assert REFUSAL_FR not in html
+
+    def test_refusal_in_english_with_the_language_cookie(self):
+        # A page read in English remembers the choice in the cookie the pages use.
+        self.shown("?lang=en")
+        assert self.client.get_cookie(LANG_COOKIE, domain="local.test").value == "en"
+        self.post_link()
+        html = self.shown()
+        assert '<html lang="en"' in html
+        assert REFUSAL_EN in html
+        assert REFUSAL_FR not in html
+
+    def test_message_with_placeholders_in_both_languages(self):
+        self.post_link(role="bogus")
+        html = self.shown()
+        expected = (
+            "Rôle inconnu 'bogus' ; valeurs possibles : fulfils, contributes, evidence, related."
+        )
+        assert str(escape(expected)) in html
+        self.post_link("?lang=en", role="bogus")
+        html = self.shown("?lang=en")
+        expected = "Unknown role 'bogus'; expected one of: fulfils, contributes, evidence, related."
+        assert str(escape(expected)) in html
