@@ -175,6 +175,8 @@ class CliTest(OgpDBTestCase):
         CommitmentLinkFactory(target=DatasetFactory(nb_resources=1))
         result = self.cli("ogp", "check-links", "--commitment", str(link.commitment.pk))
         assert "1 links checked" in result.output
+        bad = self.cli("ogp", "check-links", "--commitment", "nope", expect_error=True)
+        assert bad.exit_code == 2 and "not a commitment id" in bad.output
 
     def test_schedule_is_idempotent(self):
         first = self.cli("ogp", "schedule")

@@ -26,8 +26,13 @@ def demo(host: str, port: int) -> None:
 @click.option("--commitment", "commitment", default=None, help="Only this commitment's links (id).")
 def check_links(commitment: str | None) -> None:
     """Run the link-health sweep now (tag links, health of every link, commitment roll-up)."""
+    from bson import ObjectId
+    from udata.commands import exit_with_error
+
     from udata_ogp.sweep import run_sweep
 
+    if commitment is not None and not ObjectId.is_valid(commitment):
+        exit_with_error(f"{commitment!r} is not a commitment id", code=2)
     summary = run_sweep(commitment=commitment).as_dict()
     click.echo(f"{summary['links']} links checked, {summary['written']} changed")
     for health, count in summary["health"].items():
