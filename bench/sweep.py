@@ -1,6 +1,7 @@
 """Bench of the link-health sweep on a synthetic portal, over the MongoDB wire protocol.
 
     python bench/sweep.py [--links 20000] [--datasets 10000] [--sample 200] [--db URL]
+                          [--group-chunk N]
 
 Starts an in-memory SecantusDB on a free port unless `--db` is given, builds a portal with bulk
 inserts (datasets in mixed states, commitments, links), and prints for a first sweep and for a
@@ -254,6 +255,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--commitments", type=int, default=200)
     parser.add_argument("--sample", type=int, default=200, help="links resolved through the API")
     parser.add_argument("--batch-size", type=int, default=None, help="OGP_SWEEP_BATCH_SIZE")
+    parser.add_argument(
+        "--group-chunk",
+        type=int,
+        default=None,
+        help="ids per updateMany of identical link updates (sweep.GROUP_CHUNK; 1: no grouping)",
+    )
     parser.add_argument("--db", default=None, help="mongodb:// URL (default: own SecantusDB)")
     parser.add_argument(
         "--raw-in", action="store_true", help="raw read filtered by `_id $in` (slow on SecantusDB)"
@@ -273,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
 
             if args.batch_size:
                 app.config["OGP_SWEEP_BATCH_SIZE"] = args.batch_size
+            if args.group_chunk:
+                sweep.GROUP_CHUNK = args.group_chunk
             print(f"database: {db_url}")
             start = time.perf_counter()
             portal = build_portal(args.links, args.datasets, args.commitments)
@@ -282,9 +291,11 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"dataset states: {dict(portal['states'])}")
             print(f"batch size: {app.config['OGP_SWEEP_BATCH_SIZE']}")
+            print(f"group chunk: {sweep.GROUP_CHUNK}")
 
             first, first_s, first_cmds = timed(sweep.run_sweep)
             print(f"first sweep result: {first.as_dict()}")
+            print(f"first sweep link update statements: {first.write_ops} for {first.written}")
             steady, steady_s, steady_cmds = timed(sweep.run_sweep)
             print(f"steady-state sweep result: {steady.as_dict()}")
 

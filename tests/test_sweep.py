@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from unittest import mock
 
+from bson import ObjectId
+from pymongo import UpdateMany, UpdateOne
 from udata.core.dataservices.factories import DataserviceFactory
 from udata.core.dataset.factories import DatasetFactory, ResourceFactory
 from udata.core.reuse.factories import ReuseFactory
@@ -211,3 +214,116 @@ class SweepStatesTest(PortalFixture, OgpDBTestCase):
         result = sweep.check_links()
         assert result.links == len(links) - 1
         assert result.health["gone"] == 1
+
+
+def ordered(docs):
+    """Raw documents with their field order, which `$set` of new fields decides."""
+    return {_id: list(doc.items()) for _id, doc in docs.items()}
+
+
+class GroupedWritesTest(OgpDBTestCase):
+    """Links changing the same way share `updateMany`s; the stored documents do not change."""
+
+    def build(self):
+        ok = [CommitmentLinkFactory(target=DatasetFactory(nb_resources=1)) for _ in range(12)]
+        archived = DatasetFactory(nb_resources=1, archived=now())
+        stale = [CommitmentLinkFactory(target=archived) for _ in range(3)]
+        # Reasons name the resource: each of these updates is unique.
+        unique = [
+            CommitmentLinkFactory(
+                target=DatasetFactory(
+                    resources=[
+                        ResourceFactory(extras={"check:available": False, "check:status": 404})
+                    ]
+                )
+            )
+            for _ in range(2)
+        ]
+        return ok, stale, unique
+
+    def test_first_sweep_grouped_like_one_by_one(self):
+        ok, stale, unique = self.build()
+        coll = CommitmentLink._get_collection()
+        before = list(coll.find({}))
+        t0 = datetime(2026, 3, 1, 12, 30, 15, 123000)
+
+        with mock.patch.object(sweep, "GROUP_CHUNK", 5):
+            grouped = sweep.check_links(now=t0)
+        grouped_docs = raw_links()
+        # 12 ok links in chunks of 5, 5, 2; 3 stale ones together; 2 unique updates.
+        assert grouped.written == 17
+        assert grouped.write_ops == 3 + 1 + 2
+
+        coll.delete_many({})
+        coll.insert_many(before)
+        with mock.patch.object(sweep, "GROUP_CHUNK", 1):
+            alone = sweep.check_links(now=t0)
+        assert (alone.written, alone.write_ops) == (17, 17)
+        assert ordered(raw_links()) == ordered(grouped_docs)
+
+        for link in ok:
+            doc = grouped_docs[link.pk]
+            assert (doc["health"], doc["reasons"], doc["failure_count"]) == ("ok", [], 0)
+            assert doc["health_since"] == doc["last_ok"] == t0
+            assert [(e["health_from"], e["health_to"]) for e in doc["health_history"]] == [
+                ("unknown", "ok")
+            ]
+        for link in stale:
+            doc = grouped_docs[link.pk]
+            assert (doc["health"], doc["reasons"], doc["failure_count"]) == (
+                "stale",
+                ["archived"],
+                1,
+            )
+            assert len(doc["health_history"]) == 1
+        for link in unique:
+            assert grouped_docs[link.pk]["health"] == "broken"
+
+        # Steady state: nothing to write, grouped or not.
+        with mock.patch.object(sweep, "GROUP_CHUNK", 5):
+            again = sweep.check_links(now=t0 + timedelta(days=1))
+        assert (again.written, again.write_ops) == (0, 0)
+        assert ordered(raw_links()) == ordered(grouped_docs)
+
+    def test_default_chunk_groups_the_first_sweep(self):
+        self.build()
+        result = sweep.check_links()
+        assert result.written == 17
+        assert result.write_ops == 12 // sweep.GROUP_CHUNK + bool(12 % sweep.GROUP_CHUNK) + 1 + 2
+
+
+def test_grouped_updates_compare_exactly():
+    t = datetime(2026, 3, 1, 12, 0, 0, 1000)
+    base = {"$set": {"health": "ok", "health_since": t}, "$push": {"health_history": {"at": t}}}
+    variants = [
+        {"$set": {"health": "ok", "health_since": t}, "$push": {"health_history": {"at": t}}},
+        # Another microsecond, another type, another key order, another list: not grouped.
+        {"$set": {"health": "ok", "health_since": t.replace(microsecond=2000)}},
+        {"$set": {"failure_count": 1}},
+        {"$set": {"failure_count": 1.0}},
+        {"$set": {"failure_count": True}},
+        {"$set": {"health_since": t, "health": "ok"}},
+        {"$set": {"reasons": ["archived", "private"]}},
+        {"$set": {"reasons": ["private", "archived"]}},
+    ]
+    ids = [ObjectId() for _ in range(5 + len(variants))]
+    pairs = [(i, base) for i in ids[:5]] + list(zip(ids[5:], variants, strict=True))
+    ops = sweep.grouped_updates(pairs, chunk=3)
+
+    seen = []
+    for op in ops:
+        flt = op._filter["_id"]
+        if isinstance(op, UpdateMany):
+            assert len(flt["$in"]) > 1 and len(flt["$in"]) <= 3
+            seen.extend((i, op._doc) for i in flt["$in"])
+        else:
+            assert isinstance(op, UpdateOne)
+            seen.append((flt, op._doc))
+    assert sorted(seen, key=lambda p: ids.index(p[0])) == sorted(
+        pairs, key=lambda p: ids.index(p[0])
+    )
+    # base + its exact copy: 6 ids in chunks of 3; each variant alone.
+    assert sum(isinstance(op, UpdateMany) for op in ops) == 2
+    assert len(ops) == 2 + len(variants) - 1
+    # No grouping asked: one updateOne per id.
+    assert len(sweep.grouped_updates(pairs, chunk=1)) == len(pairs)

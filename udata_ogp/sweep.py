@@ -2,11 +2,12 @@
 
 Per batch of `OGP_SWEEP_BATCH_SIZE` links: one read of the links (only the health fields), one
 read per target class (`_id $in`, only the fields the rules need), one `bulk_write` of the links
-whose verdict changed. Links are read in target order so that the links of one target share a
-batch. A full sweep whose links cover a large share of a target collection (`DENSE_SHARE`) reads
-that collection once with one projected scan instead (`preload_dense`). Then the commitment
-roll-up: one aggregation over the links and one read of the commitments' current roll-up, one
-`bulk_write` of those that changed.
+whose verdict changed (links with exactly equal update documents share `updateMany`s over small
+`_id $in` chunks, see `grouped_updates`). Links are read in target order so that the links of
+one target share a batch. A full sweep whose links cover a large share of a target collection
+(`DENSE_SHARE`) reads that collection once with one projected scan instead (`preload_dense`).
+Then the commitment roll-up: one aggregation over the links and one read of the commitments'
+current roll-up, one `bulk_write` of those that changed.
 
 A sweep over unchanged targets therefore writes nothing to links or commitments (see
 `udata_ogp.health` on `checked_at` and `failure_count`); the time and summary of each run are
@@ -21,14 +22,14 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from bson import ObjectId
 from flask import current_app
-from pymongo import UpdateOne
+from pymongo import UpdateMany, UpdateOne
 
 from udata_ogp.constants import HEALTH_ORDER
 from udata_ogp.health import HealthSettings, evaluate
@@ -39,8 +40,10 @@ __all__ = (
     "LINK_FIELDS",
     "SweepResult",
     "TARGET_FIELDS",
+    "GROUP_CHUNK",
     "bulk_update",
     "check_links",
+    "grouped_updates",
     "link_ids",
     "load_targets",
     "preload_dense",
@@ -103,6 +106,60 @@ class _UpdateOne(UpdateOne):
         bulkobj.add_update(self._filter, self._doc, False, bool(self._upsert), **kwargs)
 
 
+# Most ids per `updateMany` of identical link updates. SecantusDB's cost is mostly per updated
+# document (index upkeep); grouping saves its per-statement part, and its `_id $in` match is
+# superlinear in the list. Measured with `bench/sweep.py --group-chunk` (5,000 links): 5 to 20
+# ids do best (5.2 s at 10 against 6.2-6.9 s ungrouped; 5.6-6.7 s at 50 and 100); at 20,000
+# links 10 gives 20.8-22.4 s against 30.0 s ungrouped. Not measured on MongoDB.
+GROUP_CHUNK = 10
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable form of an update document equal only for exactly equal documents.
+
+    Key order is kept (`$set` order decides the order of new fields in the stored document) and
+    each scalar is paired with its type, so `1`, `1.0` and `True` differ; datetimes compare to
+    the microsecond. Raises `TypeError` on an unhashable scalar (the caller then groups nothing).
+    """
+    if isinstance(value, Mapping):
+        return (dict, tuple((key, _frozen(item)) for key, item in value.items()))
+    if isinstance(value, (list, tuple)):
+        return (list, tuple(_frozen(item) for item in value))
+    hash(value)
+    return (type(value), value)
+
+
+def grouped_updates(
+    updates: list[tuple[ObjectId, dict]], chunk: int | None = None
+) -> list[UpdateOne | UpdateMany]:
+    """The write operations for `(_id, update)` pairs, each `_id` in exactly one of them.
+
+    Ids whose update documents are exactly equal share `updateMany({_id: {$in: ids}})`s of at
+    most `chunk` ids (default `GROUP_CHUNK`); an id alone keeps its `updateOne({_id: id})`. Each
+    document still receives the very update it would alone, so the order of the operations
+    does not matter (an unordered `bulk_write` is fine).
+    """
+    chunk = GROUP_CHUNK if chunk is None else chunk
+    groups: dict[Any, tuple[dict, list[ObjectId]]] = {}
+    ops: list[UpdateOne | UpdateMany] = []
+    for _id, update in updates:
+        try:
+            key = _frozen(update) if chunk > 1 else None
+        except TypeError:
+            key = None
+        if key is None:
+            ops.append(_UpdateOne({"_id": _id}, update))
+        else:
+            groups.setdefault(key, (update, []))[1].append(_id)
+    for update, ids in groups.values():
+        for part in _chunks(ids, chunk):
+            if len(part) == 1:
+                ops.append(_UpdateOne({"_id": part[0]}, update))
+            else:
+                ops.append(UpdateMany({"_id": {"$in": part}}, update))
+    return ops
+
+
 def raw_collection(model):
     """The pymongo collection of a udata model, without mongoengine's `ensure_indexes`.
 
@@ -128,6 +185,8 @@ class SweepResult:
     health: Counter = field(default_factory=Counter)
     commitments_written: int = 0
     tags: dict[str, Any] = field(default_factory=dict)
+    # Update statements sent for the `written` links (grouped; not part of the summary).
+    write_ops: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -143,6 +202,7 @@ class SweepResult:
         self.written += other.written
         self.health.update(other.health)
         self.commitments_written += other.commitments_written
+        self.write_ops += other.write_ops
 
 
 def _now() -> datetime:
@@ -288,7 +348,7 @@ def check_links(
         )
         targets = load_targets(refs, preloaded)
         _merge_probe_facts(targets, now)
-        updates: list[tuple[dict, dict]] = []
+        updates: list[tuple[ObjectId, dict]] = []
         for link in batch:
             if link.get("target_id") is None:
                 groups[(link["commitment"], link.get("health"), link.get("role"))] += 1
@@ -306,10 +366,14 @@ def check_links(
                 update["$set"] = evaluation.changes
             if evaluation.event is not None:
                 update["$push"] = {"health_history": evaluation.event}
-            # One updateOne per changed link: grouping identical changes into an updateMany
-            # over `_id $in` was measured slower on SecantusDB (its `$in` is superlinear).
-            updates.append(({"_id": link["_id"]}, update))
-        result.written += bulk_update(coll, updates)
+            updates.append((link["_id"], update))
+        if updates:
+            # Links changing the same way (e.g. all unknown -> ok in this run) share
+            # `updateMany`s over small `_id $in` chunks: one bulk_write per batch still.
+            ops = grouped_updates(updates)
+            coll.bulk_write(ops, ordered=False)
+            result.written += len(updates)
+            result.write_ops += len(ops)
 
     if rollup_commitments:
         # A full sweep also resets commitments that lost all their links.
