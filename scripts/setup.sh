@@ -14,7 +14,16 @@ command -v "$python" >/dev/null 2>&1 || python=python3
 "$python" -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' \
   || { echo "udata-ogp needs Python 3.11 (found $("$python" --version))" >&2; exit 1; }
 
-[ -x .venv/bin/python ] || "$python" -m venv .venv
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_install() {
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+if [ ! -x .venv/bin/python ]; then
+  # Debian's python3 ships venv in a separate package.
+  "$python" -m venv .venv 2>/dev/null || { rm -rf .venv; apt_install python3-venv; "$python" -m venv .venv; }
+fi
 if [ "$with_tests" = 1 ]; then
   .venv/bin/pip install --quiet --disable-pip-version-check -e ".[test]"
 else
@@ -40,10 +49,7 @@ if [ "$with_tests" = 1 ]; then
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   if [ "${#missing[@]}" -gt 0 ]; then
-    sudo=""
-    [ "$(id -u)" = 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    apt_install "${missing[@]}"
   fi
 fi
 echo "udata-ogp installed in .venv"
