@@ -12,7 +12,6 @@ from udata.core.dataset.permissions import OwnablePermission
 from udata_ogp.models import ActionPlan, Commitment, CommitmentLink
 
 __all__ = (
-    "PlanEditPermission",
     "admin_permission",
     "can_edit_commitment",
     "can_edit_plan",
@@ -22,8 +21,6 @@ __all__ = (
     "can_read_plan",
     "can_unlink",
 )
-
-PlanEditPermission = OwnablePermission
 
 
 def _owned(obj) -> bool:
