@@ -466,6 +466,11 @@ class PageFormsTest(OgpAPITestCase):
         assert 'name="csrf_token"' in html
         assert f"Dataset:{mine.id}" in html
         assert f"Dataset:{self.data['dpe'].id}" not in html  # not theirs
+        # Role, then the milestone served, then the note, in that order.
+        assert (
+            html.index('name="role"') < html.index('name="milestone"') < html.index('name="note"')
+        )
+        assert '<option value="5.1">' in html
         # No status form for a producer.
         assert 'name="rationale"' not in html
         check_accessibility(html, "fr")
@@ -532,6 +537,10 @@ class PageFormsTest(OgpAPITestCase):
         mine = DatasetFactory(title="Valeurs foncières agrégées", organization=self.data["dgfip"])
         html = self.client.get(f"/ogp/datasets/{mine.id}/").data.decode()
         assert 'name="commitment"' in html
+        assert (
+            html.index('name="commitment"') < html.index('name="role"') < html.index('name="note"')
+        )
+        assert 'name="milestone"' not in html
         check_accessibility(html, "fr")
         response = self.client.post(
             f"/ogp/datasets/{mine.id}/links",
