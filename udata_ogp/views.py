@@ -8,6 +8,7 @@ live; pages only decide what to *offer*, never what is *allowed*.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -571,26 +572,42 @@ def commitment(slug: str):
     )
 
 
+def _form_outcome(action: Callable[[], object], done: str, back: str):
+    """Run a form's action through the shared rules; come back with its outcome flashed."""
+    try:
+        action()
+    except OgpError as error:
+        flash(error.message, "error")
+    else:
+        flash(done, "success")
+    return redirect(back, 303)
+
+
+def _link_form_fields() -> dict[str, Any]:
+    """Role and note of the link forms (the `link_role_and_note` macro)."""
+    return {
+        "role": request.form.get("role") or "fulfils",
+        "note": (request.form.get("note") or "").strip() or None,
+        "by": _user(),
+    }
+
+
 @blueprint.route("/commitments/<slug>/links", methods=["POST"])
 def commitment_link(slug: str):
     commitment = commitment_or_404(slug)
     back = _back(url_for("ogp.commitment", slug=commitment.slug))
     target_class, _sep, target_id = request.form.get("target", "").partition(":")
-    try:
-        create_link(
+    return _form_outcome(
+        lambda: create_link(
             commitment,
             target_class=target_class or None,
             target_id=target_id or None,
-            role=request.form.get("role") or "fulfils",
-            note=(request.form.get("note") or "").strip() or None,
             milestone=request.form.get("milestone") or None,
-            by=_user(),
-        )
-    except OgpError as error:
-        flash(error.message, "error")
-    else:
-        flash(_("The link was added."), "success")
-    return redirect(back, 303)
+            **_link_form_fields(),
+        ),
+        _("The link was added."),
+        back,
+    )
 
 
 @blueprint.route("/links/<link_id>/delete", methods=["POST"])
@@ -602,31 +619,23 @@ def link_delete(link_id: str):
     if link is None:
         abort(404)
     back = _back(url_for("ogp.commitment", slug=link.commitment.slug))
-    try:
-        delete_link(link)
-    except OgpError as error:
-        flash(error.message, "error")
-    else:
-        flash(_("The link was removed."), "success")
-    return redirect(back, 303)
+    return _form_outcome(lambda: delete_link(link), _("The link was removed."), back)
 
 
 @blueprint.route("/commitments/<slug>/status", methods=["POST"])
 def commitment_status(slug: str):
     commitment = commitment_or_404(slug)
-    try:
-        change_status(
+    return _form_outcome(
+        lambda: change_status(
             commitment,
             status=request.form.get("status") or None,
             rationale=request.form.get("rationale") or "",
             evidence_url=(request.form.get("evidence_url") or "").strip() or None,
             by=_user(),
-        )
-    except OgpError as error:
-        flash(error.message, "error")
-    else:
-        flash(_("The status change was recorded."), "success")
-    return redirect(url_for("ogp.commitment", slug=commitment.slug), 303)
+        ),
+        _("The status change was recorded."),
+        url_for("ogp.commitment", slug=commitment.slug),
+    )
 
 
 def _dataset_links(dataset) -> list[tuple[LinkRow, Commitment, ActionPlan]]:
@@ -707,20 +716,13 @@ def dataset_link(ident: str):
     if commitment is None or not can_read_commitment(commitment):
         flash(_("Choose a commitment."), "error")
         return redirect(back, 303)
-    try:
-        create_link(
-            commitment,
-            target_class="Dataset",
-            target_id=dataset.id,
-            role=request.form.get("role") or "fulfils",
-            note=(request.form.get("note") or "").strip() or None,
-            by=_user(),
-        )
-    except OgpError as error:
-        flash(error.message, "error")
-    else:
-        flash(_("The link was added."), "success")
-    return redirect(back, 303)
+    return _form_outcome(
+        lambda: create_link(
+            commitment, target_class="Dataset", target_id=dataset.id, **_link_form_fields()
+        ),
+        _("The link was added."),
+        back,
+    )
 
 
 def init_app(app) -> None:
