@@ -74,6 +74,26 @@ def to_csv(doc: dict) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
+def _parse_object(
+    values: dict[str, str],
+    kinds: dict[str, str],
+    row: str,
+    base: str,
+    origins: dict[str, str],
+    problems: list[pf.Problem],
+) -> dict[str, Any]:
+    """The non-empty cells of one row as an object, each cell's place recorded under `base`."""
+    obj: dict[str, Any] = {}
+    for name, kind in kinds.items():
+        where = f"{row}, column {name}"
+        origins[f"{base}/{name}"] = where
+        value = _parse_cell(values.get(name, ""), kind, where, problems)
+        if value is not None:
+            obj[name] = value
+    origins[base] = row
+    return obj
+
+
 def _parse_cell(text: str, kind: str, where: str, problems: list[pf.Problem]) -> Any:
     if text == "":
         return None
@@ -187,15 +207,10 @@ def load_csv(
                             where, "differs from the first row (plan columns describe one plan)"
                         )
                     )
-        commitment: dict[str, Any] = {}
         base = pf.pointer("commitments", len(commitments))
-        for name in pf.COMMITMENT_FIELDS:
-            where = f"line {line}, column {name}"
-            origins[f"{base}/{name}"] = where
-            value = _parse_cell(values.get(name, ""), COMMITMENT_KINDS[name], where, problems)
-            if value is not None:
-                commitment[name] = value
-        origins[base] = f"line {line}"
+        commitment = _parse_object(
+            values, COMMITMENT_KINDS, f"line {line}", base, origins, problems
+        )
         if commitment:  # a row with only plan columns describes a plan with no commitment
             commitments.append(commitment)
     origins["/plan"] = "line 2"
@@ -244,12 +259,6 @@ def _merge_milestones(
         i = index_of[number]
         milestones = commitments[i].setdefault("milestones", [])
         base = pf.pointer("commitments", i, "milestones", len(milestones))
-        milestone: dict[str, Any] = {}
-        for name in pf.MILESTONE_FIELDS:
-            cell_where = f"{label}line {line}, column {name}"
-            origins[f"{base}/{name}"] = cell_where
-            value = _parse_cell(values.get(name, ""), MILESTONE_KINDS[name], cell_where, problems)
-            if value is not None:
-                milestone[name] = value
-        origins[base] = f"{label}line {line}"
-        milestones.append(milestone)
+        milestones.append(
+            _parse_object(values, MILESTONE_KINDS, f"{label}line {line}", base, origins, problems)
+        )
