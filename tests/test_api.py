@@ -384,6 +384,10 @@ class BadInputApiTest(OgpAPITestCase):
         assert self.post(url, body).status_code == 201
         assert self.post(url, body).status_code == 409
         assert CommitmentLink.objects.count() == 1
+        # Expected data has no target: any number of them, same role or not.
+        for title in ("Budget 2019", "Budget 2020"):
+            assert self.post(url, {"title": title, "role": "fulfils"}).status_code == 201
+        assert CommitmentLink.objects.count() == 3
 
     @pytest.mark.parametrize(
         "body,field",

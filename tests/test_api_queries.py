@@ -90,7 +90,6 @@ def add_commitments(plan, org, user, dataset, start: int, count: int) -> None:
                 target_id=dataset.id,
                 role="fulfils",
                 linked_by=user,
-                unique_key=f"{c.id}:Dataset:{dataset.id}:fulfils",
             )
             for c in commitments
         ],

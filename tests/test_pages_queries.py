@@ -95,7 +95,6 @@ def add_links(commitment, organization, count: int) -> None:
             health="ok" if index % 3 else "stale",
             reasons=[] if index % 3 else ["overdue"],
             snapshot=LinkSnapshot(title=dataset.title, organization=organization.name),
-            unique_key=f"{commitment.id}:Dataset:{dataset.id}:related",
         )
         for index, dataset in enumerate(datasets)
     ]

@@ -408,7 +408,7 @@ class PlanAPI(API):
         obj = get_plan(plan)
         # Children first: an interruption leaves a plan with fewer commitments, never
         # commitments or links pointing at nothing.
-        CommitmentLink.objects(plan=obj).delete()
+        CommitmentLink.objects.for_plan(obj).delete()
         Commitment.objects(plan=obj).delete()
         obj.delete()
         return "", 204
@@ -644,7 +644,7 @@ class LinksAPI(API):
         if args.get("commitment"):
             links = links(commitment=get_commitment(args["commitment"]))
         if args.get("plan"):
-            links = links(plan=get_plan(args["plan"]))
+            links = links.for_plan(get_plan(args["plan"]))
         links = _filter_links(links, args)
         query = visible_commitments_query()
         if query is not None:

@@ -52,7 +52,7 @@ def plan_events(plan, lang: str) -> list[dict[str, Any]]:
                 }
             )
     links = (
-        CommitmentLink.objects(plan=plan, commitment__in=list(commitments))
+        CommitmentLink.objects(commitment__in=list(commitments))
         .only("id", "commitment", "title", "snapshot", "role", "created_at", "health_history")
         .no_dereference()
         .order_by("-created_at")

@@ -497,7 +497,8 @@ def plan(slug: str):
     plan = plan_or_404(slug)
     commitments = visible_commitments(plan)
     healths: dict[Any, Counter] = defaultdict(Counter)
-    for raw in CommitmentLink.objects(plan=plan).only("commitment", "health").as_pymongo():
+    links = CommitmentLink.objects(commitment__in=[c.id for c in commitments])
+    for raw in links.only("commitment", "health").as_pymongo():
         healths[ref_id(raw.get("commitment"))][raw.get("health") or "unknown"] += 1
     filters = {
         key: request.args.get(key, "").strip()
