@@ -13,7 +13,8 @@ from udata.models import Dataset, Reuse
 from tests import OgpDBTestCase
 from udata_ogp.factories import ActionPlanFactory, CommitmentFactory, CommitmentLinkFactory
 from udata_ogp.models import Commitment, CommitmentLink
-from udata_ogp.tagging import parse_tag, sync_tags
+from udata_ogp.sweep import preload_dense
+from udata_ogp.tagging import parse_tag, sync_tags, tagged_in
 from udata_ogp.tasks import check_links
 
 
@@ -67,6 +68,48 @@ class TagsTest(OgpDBTestCase):
         assert summary["tags"]["removed"] == 1
         assert not CommitmentLink.objects(commitment=self.by_id, target_id=dataset.id).count()
         assert CommitmentLink.objects(id=manual.id).count() == 1
+
+    def test_full_sweep_finds_tags_in_its_own_read_of_the_datasets(self):
+        self.setup_commitments()
+        linked = DatasetFactory(nb_resources=1)
+        CommitmentLinkFactory(commitment=self.by_slug, target=linked)
+        tagged = DatasetFactory(nb_resources=1)
+        tag_raw(Dataset, tagged, ["ogp-fr0034"])
+        preloaded = preload_dense()
+        # One link for two datasets: dense, so the sweep reads the datasets whole, tags included.
+        assert preloaded["Dataset"][tagged.id]["tags"] == ["ogp-fr0034"]
+
+        result = sync_tags(preloaded=preloaded)
+        assert [(c["id"], c["commitment"]) for c in result.created] == [
+            (str(tagged.id), str(self.by_id.pk))
+        ]
+        tag_raw(Dataset, tagged, [])
+        assert sync_tags(preloaded=preload_dense()).removed[0]["id"] == str(tagged.id)
+        assert CommitmentLink.objects.count() == 1
+
+    def test_one_read_run_checks_new_tag_links_and_rolls_them_up(self):
+        self.setup_commitments()
+        linked = DatasetFactory(nb_resources=1)
+        CommitmentLinkFactory(commitment=self.by_slug, target=linked)
+        tagged = DatasetFactory(nb_resources=1)
+        tag_raw(Dataset, tagged, ["ogp-fr0034"])
+        archived = DatasetFactory(nb_resources=1, archived=datetime.now(UTC))
+        tag_raw(Dataset, archived, ["ogp-fr0034"])
+        assert tagged_in(preload_dense()) == {("Dataset", tagged.id), ("Dataset", archived.id)}
+
+        summary = check_links.apply().get()
+        assert summary["tags"]["created"] == 2
+        assert summary["links"] == 3  # the new tag links were checked in the same run
+        healths = {
+            link.target_id: link.health for link in CommitmentLink.objects(commitment=self.by_id)
+        }
+        assert healths == {tagged.id: "ok", archived.id: "stale"}
+        assert Commitment.objects.get(id=self.by_id.id).health_counts == {"ok": 1, "stale": 1}
+
+        tag_raw(Dataset, archived, [])
+        summary = check_links.apply().get()
+        assert (summary["tags"]["removed"], summary["links"]) == (1, 3)
+        assert Commitment.objects.get(id=self.by_id.id).health_counts == {"ok": 1}
 
     def test_existing_manual_link_is_not_duplicated(self):
         self.setup_commitments()

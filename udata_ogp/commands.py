@@ -29,7 +29,7 @@ def check_links(commitment: str | None) -> None:
     from bson import ObjectId
     from udata.commands import exit_with_error
 
-    from udata_ogp.sweep import run_sweep
+    from udata_ogp.linkcheck import run_sweep
 
     if commitment is not None and not ObjectId.is_valid(commitment):
         exit_with_error(f"{commitment!r} is not a commitment id", code=2)

@@ -222,8 +222,8 @@ def load_demo_content() -> DemoContent:
 
     from udata_ogp.actions import create_link
     from udata_ogp.importing import import_plan
+    from udata_ogp.linkcheck import run_sweep
     from udata_ogp.models import ActionPlan, Commitment
-    from udata_ogp.sweep import run_sweep
 
     content = DemoContent()
     admin_password, producer_password = secrets.token_urlsafe(9), secrets.token_urlsafe(9)

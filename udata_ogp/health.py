@@ -231,18 +231,23 @@ def evaluate(
     target: Mapping[str, Any] | None,
     now: datetime,
     settings: HealthSettings,
+    diagnosis: tuple[str, list[str]] | None = None,
 ) -> Evaluation:
     """Apply the rules and the hysteresis to one link.
 
     `state` holds the link's stored fields (`health`, `reasons`, `health_since`, `first_failure`,
     `last_ok`, `failure_count`, `promised_frequency`); missing keys read as a never-checked link.
+    `diagnosis`: `diagnose()`'s answer for this target and promised frequency, when the caller
+    already has it (links to one target share it); never mutated here.
     """
     now = _naive(now)
     previous = state.get("health") or "unknown"
     previous_reasons = list(state.get("reasons") or [])
     failure_count = int(state.get("failure_count") or 0)
     first_failure = _naive(state.get("first_failure"))
-    observed, reasons = diagnose(target_class, target, now, state.get("promised_frequency"))
+    if diagnosis is None:
+        diagnosis = diagnose(target_class, target, now, state.get("promised_frequency"))
+    observed, reasons = diagnosis
 
     changes: dict[str, Any] = {}
     if observed == "ok":

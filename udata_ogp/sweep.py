@@ -20,9 +20,8 @@ protocol server (MongoDB, SecantusDB): no `$text`, no transactions, only `$match
 
 from __future__ import annotations
 
-import logging
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -32,7 +31,7 @@ from flask import current_app
 from pymongo import UpdateMany, UpdateOne
 
 from udata_ogp.constants import HEALTH_ORDER
-from udata_ogp.health import HealthSettings, evaluate
+from udata_ogp.health import HealthSettings, diagnose, evaluate
 from udata_ogp.models import Commitment, CommitmentLink
 from udata_ogp.targets import STATE_FIELDS, target_model
 
@@ -49,10 +48,7 @@ __all__ = (
     "preload_dense",
     "raw_collection",
     "rollup",
-    "run_sweep",
 )
-
-log = logging.getLogger(__name__)
 
 # The link fields `health.evaluate` reads, and what the roll-up groups by.
 LINK_FIELDS = {
@@ -67,6 +63,7 @@ LINK_FIELDS = {
         "first_failure",
         "failure_count",
         "promised_frequency",
+        "source",
     )
 }
 
@@ -78,6 +75,9 @@ def _target_fields() -> dict[str, dict[str, int]]:
     fields["Dataset"].update(
         {"frequency": 1, "last_update": 1, "resources._id": 1, "resources.extras": 1}
     )
+    # Tags too, so that a full sweep's tag links (`tagging.sync_tags`) come from the same read.
+    for class_name in ("Dataset", "Reuse"):
+        fields[class_name]["tags"] = 1
     return fields
 
 
@@ -187,6 +187,8 @@ class SweepResult:
     tags: dict[str, Any] = field(default_factory=dict)
     # Update statements sent for the `written` links (grouped; not part of the summary).
     write_ops: int = 0
+    # The raw links `check_links(keep=...)` kept on its way (not part of the summary).
+    kept: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -205,7 +207,7 @@ class SweepResult:
         self.write_ops += other.write_ops
 
 
-def _now() -> datetime:
+def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
@@ -318,9 +320,16 @@ def check_links(
     now: datetime | None = None,
     batch_size: int | None = None,
     rollup_commitments: bool = True,
+    preloaded: dict[str, dict[ObjectId, dict]] | None = None,
+    keep: Callable[[dict], bool] | None = None,
 ) -> SweepResult:
-    """Evaluate the links in scope (all, one commitment's, some ids, or one target's)."""
-    now = now or _now()
+    """Evaluate the links in scope (all, one commitment's, some ids, or one target's).
+
+    A full sweep reads dense target collections whole (`preload_dense`), unless the caller
+    already did (`preloaded`). The raw links for which `keep` is true land in `result.kept`,
+    so that a caller needing some of them (the tag links) does not read the links again.
+    """
+    now = now or utcnow()
     config = current_app.config
     settings = HealthSettings.from_config(config)
     batch_size = batch_size or int(config.get("OGP_SWEEP_BATCH_SIZE", 1000))
@@ -329,10 +338,13 @@ def check_links(
     touched: set[ObjectId] = set()
 
     full = commitment is None and ids is None and target is None
-    preloaded: dict[str, dict[ObjectId, dict]] = {}
     groups: Counter = Counter()
-    if full:
+    diagnoses: dict[tuple, tuple[str, list[str]]] = {}
+    if not full:
+        preloaded = {}
+    elif preloaded is None:
         preloaded = preload_dense()
+    if full:
         # Expected data too (nothing to check), so that the roll-up needs no other read.
         flt: dict[str, Any] = {}
     else:
@@ -350,11 +362,18 @@ def check_links(
         _merge_probe_facts(targets, now)
         updates: list[tuple[ObjectId, dict]] = []
         for link in batch:
+            if keep is not None and keep(link):
+                result.kept.append(link)
             if link.get("target_id") is None:
                 groups[(link["commitment"], link.get("health"), link.get("role"))] += 1
                 continue
-            raw = targets.get((link["target_class"], link["target_id"]))
-            evaluation = evaluate(link, link["target_class"], raw, now, settings)
+            ref = (link["target_class"], link["target_id"])
+            key = (*ref, link.get("promised_frequency"))
+            diagnosis = diagnoses.get(key)
+            if diagnosis is None:
+                # Once per target (and promised frequency), however many links it has.
+                diagnosis = diagnoses[key] = diagnose(ref[0], targets.get(ref), now, key[2])
+            evaluation = evaluate(link, ref[0], None, now, settings, diagnosis)
             result.links += 1
             result.health[evaluation.health] += 1
             touched.add(link["commitment"])
@@ -446,19 +465,3 @@ def record_run(scope: str, at: datetime, summary: dict[str, Any]) -> None:
 
 def last_run(scope: str = "all") -> dict[str, Any] | None:
     return CommitmentLink._get_db()[RUNS_COLLECTION].find_one({"_id": scope})
-
-
-def run_sweep(commitment=None, now: datetime | None = None, tags: bool = True) -> SweepResult:
-    """The whole job in-process: tag links first (so new ones are checked), then health."""
-    now = now or _now()
-    tag_report: dict[str, Any] = {}
-    if tags and commitment is None:
-        from udata_ogp.tagging import sync_tags
-
-        tag_report = sync_tags().as_dict()
-    result = check_links(commitment=commitment, now=now)
-    result.tags = tag_report
-    scope = "all" if commitment is None else f"commitment:{getattr(commitment, 'pk', commitment)}"
-    record_run(scope, now, result.as_dict())
-    log.info("OGP link sweep (%s): %s", scope, result.as_dict())
-    return result

@@ -22,7 +22,7 @@ from udata_ogp.models import ActionPlan, Commitment, CommitmentLink
 from udata_ogp.sweep import raw_collection
 from udata_ogp.targets import STATE_FIELDS, target_model
 
-__all__ = ("TAG_PREFIX", "TagResult", "parse_tag", "sync_tags")
+__all__ = ("TAG_PREFIX", "TagResult", "concerns_tags", "parse_tag", "sync_tags", "tagged_in")
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,9 @@ class TagResult:
     removed: list[dict[str, str]] = field(default_factory=list)
     unknown: list[dict[str, str]] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
+    # Ids of the links created, and commitments whose links changed (for the sweep).
+    created_ids: list[ObjectId] = field(default_factory=list)
+    commitments: set[ObjectId] = field(default_factory=set)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -110,8 +113,41 @@ def _resolve(tags: set[str]) -> dict[str, ObjectId]:
     return resolved
 
 
-def sync_tags(target: tuple[str, Any] | None = None) -> TagResult:
-    """Create and remove tag links for every tagged dataset/reuse (or one target)."""
+def _has_ogp_tag(doc: dict) -> bool:
+    return any(tag.startswith(TAG_PREFIX) for tag in doc.get("tags") or [])
+
+
+def tagged_in(preloaded: dict[str, dict[ObjectId, dict]]) -> set[tuple[str, ObjectId]] | None:
+    """`(class, id)` of every tagged object, when a full sweep preloaded every taggable class."""
+    if not all(class_name in preloaded for class_name in TAGGABLE):
+        return None
+    return {
+        (class_name, tid)
+        for class_name in TAGGABLE
+        for tid, doc in preloaded[class_name].items()
+        if _has_ogp_tag(doc)
+    }
+
+
+def concerns_tags(link: dict, tagged: set[tuple[str, ObjectId]]) -> bool:
+    """Whether `sync_tags` needs this raw link: a tag link, or any link of a tagged object."""
+    return (
+        link.get("source") == "tag" or (link.get("target_class"), link.get("target_id")) in tagged
+    )
+
+
+def sync_tags(
+    target: tuple[str, Any] | None = None,
+    preloaded: dict[str, dict[ObjectId, dict]] | None = None,
+    links: list[dict] | None = None,
+) -> TagResult:
+    """Create and remove tag links for every tagged dataset/reuse (or one target).
+
+    `preloaded`: the raw documents a full sweep already read (`sweep.preload_dense`, whose
+    projection has the tags); those classes are filtered in memory instead of queried.
+    `links`: the raw links that `concerns_tags` kept while that sweep read every link (with
+    `commitment`, `target_class`, `target_id`, `source`); they are then not queried again.
+    """
     result = TagResult()
     classes = TAGGABLE
     id_filter: dict[str, Any] = {}
@@ -124,6 +160,11 @@ def sync_tags(target: tuple[str, Any] | None = None) -> TagResult:
     # (class, id) -> raw doc with tags and hidden-state fields
     tagged: dict[tuple[str, ObjectId], dict] = {}
     for class_name in classes:
+        if target is None and preloaded and class_name in preloaded:
+            for tid, doc in preloaded[class_name].items():
+                if _has_ogp_tag(doc):
+                    tagged[(class_name, tid)] = doc
+            continue
         coll = raw_collection(target_model(class_name))
         projection = {"tags": 1, **{name: 1 for name in STATE_FIELDS[class_name].values()}}
         query = {"tags": {"$regex": f"^{TAG_PREFIX}"}, **id_filter}
@@ -145,16 +186,8 @@ def sync_tags(target: tuple[str, Any] | None = None) -> TagResult:
     # Only what can matter: tag links (to remove) and any link of a tagged object (to not
     # duplicate a manual link); not every link of the portal. Two plain queries rather than an
     # `$or`, which some servers answer with a full scan.
-    fields = {"commitment": 1, "target_class": 1, "target_id": 1, "source": 1}
-    coll = CommitmentLink._get_collection()
-    if target is not None:
-        queries = [{"target_class": target[0], "target_id": ObjectId(str(target[1]))}]
-    else:
-        queries = [{"source": "tag"}]
-        tagged_ids = list({tid for _, tid in tagged})
-        if tagged_ids:
-            queries.append({"target_id": {"$in": tagged_ids}, "source": {"$ne": "tag"}})
-    links = [link for query in queries for link in coll.find(query, fields)]
+    if links is None:
+        links = _links_concerned(target, tagged)
     linked: set[tuple[ObjectId, str, ObjectId]] = set()
     stale_tag_links: dict[tuple[str, ObjectId], list[dict]] = defaultdict(list)
     for link in links:
@@ -165,9 +198,25 @@ def sync_tags(target: tuple[str, Any] | None = None) -> TagResult:
 
     _create(wanted, linked, tagged, result)
     _remove(stale_tag_links, tagged, result)
+    result.commitments.update(
+        ObjectId(item["commitment"]) for item in (*result.created, *result.removed)
+    )
     for item in result.unknown:
         log.warning("Unknown OGP commitment tag %(tag)r on %(class)s %(id)s", item)
     return result
+
+
+def _links_concerned(target, tagged) -> list[dict]:
+    fields = {"commitment": 1, "target_class": 1, "target_id": 1, "source": 1}
+    coll = CommitmentLink._get_collection()
+    if target is not None:
+        queries = [{"target_class": target[0], "target_id": ObjectId(str(target[1]))}]
+    else:
+        queries = [{"source": "tag"}]
+        tagged_ids = list({tid for _, tid in tagged})
+        if tagged_ids:
+            queries.append({"target_id": {"$in": tagged_ids}, "source": {"$ne": "tag"}})
+    return [link for query in queries for link in coll.find(query, fields)]
 
 
 def _create(wanted, linked, tagged, result: TagResult) -> None:
@@ -186,7 +235,7 @@ def _create(wanted, linked, tagged, result: TagResult) -> None:
             result.skipped.append({**item, "why": "hidden"})
             continue
         try:
-            create_link(
+            link = create_link(
                 commitments[cid],
                 target_class=class_name,
                 target_id=tid,
@@ -198,6 +247,7 @@ def _create(wanted, linked, tagged, result: TagResult) -> None:
             result.skipped.append({**item, "why": str(exc)})
             continue
         result.created.append({**item, "commitment": str(cid)})
+        result.created_ids.append(link.pk)
 
 
 def _remove(stale_tag_links, tagged, result: TagResult) -> None:

@@ -34,10 +34,12 @@ def check_links(self, commitment: str | None = None) -> dict[str, Any]:
             for chunk in chunks:
                 check_links_chunk.delay([str(i) for i in chunk])
             summary = {"links": len(ids), "chunks": len(chunks), "tags": tags}
-            sweep.record_run("all", sweep._now(), summary)
+            sweep.record_run("all", sweep.utcnow(), summary)
             self.log.info("OGP link sweep fanned out: %s", summary)
             return summary
-    result = sweep.run_sweep(commitment=commitment)
+    from udata_ogp.linkcheck import run_sweep
+
+    result = run_sweep(commitment=commitment)
     return result.as_dict()
 
 
