@@ -1,7 +1,7 @@
 """Bench of the link-health sweep on a synthetic portal, over the MongoDB wire protocol.
 
     python bench/sweep.py [--links 20000] [--datasets 10000] [--sample 200] [--db URL]
-                          [--group-chunk N]
+                          [--group-chunk N] [--replica-set]
 
 Starts an in-memory SecantusDB on a free port unless `--db` is given, builds a portal with bulk
 inserts (datasets in mixed states, commitments, links), and prints for a first sweep and for a
@@ -9,6 +9,11 @@ steady-state sweep (nothing changed): the sweep time, the time a front would spe
 every linked dataset by its API URL (measured on a sample, extrapolated), the time of one raw
 bulk read of the same datasets, their ratios, and the database commands per 1,000 links counted
 by a pymongo `CommandListener` (mongomock sends no monitoring events, hence a real server).
+
+It also prints the floor of this storage contract on the server: one plain read of the datasets
+and of the links, and, for a first sweep, one `updateMany` that touches every link once (the
+least any sweep that stores health on each link must write). The SecantusDB started here is
+standalone (no oplog, like a standalone mongod) unless `--replica-set`.
 """
 
 from __future__ import annotations
@@ -171,7 +176,6 @@ def build_portal(n_links: int, n_datasets: int, n_commitments: int, seed: int = 
                 "health_history": [],
                 "created_at": now,
                 "last_modified": now,
-                "unique_key": f"{commitment.pk}:Dataset:{target_id}:{role}:{i}",
             }
         )
     link_coll = CommitmentLink._get_collection()
@@ -226,6 +230,17 @@ def raw_read_links() -> int:
     return len(list(CommitmentLink._get_collection().find({}, LINK_FIELDS).batch_size(1000)))
 
 
+def touch_every_link() -> int:
+    """One `updateMany` giving every link a new field: the least a first sweep must write."""
+    from udata_ogp.models import CommitmentLink
+
+    return (
+        CommitmentLink._get_collection()
+        .update_many({}, {"$set": {"bench_touch": 1}})
+        .modified_count
+    )
+
+
 def report(
     label: str,
     n_links: int,
@@ -234,6 +249,7 @@ def report(
     api_s: float,
     raw_s: float,
     links_s: float,
+    write_floor_s: float = 0.0,
 ):
     per_k = sum(commands.values()) * 1000 / n_links
     print(f"\n== {label} ==")
@@ -245,6 +261,11 @@ def report(
     both = raw_s + links_s
     print(f"raw read datasets + links:  {both:8.2f} s  (the least the sweep must read)")
     print(f"sweep vs that read:         {sweep_s / both:8.2f} x slower")
+    if write_floor_s:
+        floor = both + write_floor_s
+        print(f"+ one write of every link:  {floor:8.2f} s  (one updateMany over all the links)")
+        print(f"sweep vs that floor:        {sweep_s / floor:8.2f} x")
+        print(f"floor vs raw bulk read:     {floor / raw_s:8.2f} x slower")
     print(f"commands per 1,000 links:   {per_k:8.2f}       (goal <= 10)  {dict(commands)}")
 
 
@@ -263,6 +284,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--db", default=None, help="mongodb:// URL (default: own SecantusDB)")
     parser.add_argument(
+        "--replica-set",
+        action="store_true",
+        help="own SecantusDB as a single-node replica set with an oplog (default: standalone)",
+    )
+    parser.add_argument(
         "--raw-in", action="store_true", help="raw read filtered by `_id $in` (slow on SecantusDB)"
     )
     args = parser.parse_args(argv)
@@ -272,17 +298,19 @@ def main(argv: list[str] | None = None) -> int:
     proc = None
     db_url = args.db
     if db_url is None:
-        proc, db_url = start_secantus("udata-ogp-bench")
+        proc, db_url = start_secantus("udata-ogp-bench", standalone=not args.replica_set)
     try:
         app = make_app(db_url)
         with app.test_request_context():
             from udata_ogp import sweep
+            from udata_ogp.linkcheck import run_sweep
 
             if args.batch_size:
                 app.config["OGP_SWEEP_BATCH_SIZE"] = args.batch_size
             if args.group_chunk:
                 sweep.GROUP_CHUNK = args.group_chunk
-            print(f"database: {db_url}")
+            mode = "given" if args.db else ("replica set" if args.replica_set else "standalone")
+            print(f"database: {db_url} ({mode})")
             start = time.perf_counter()
             portal = build_portal(args.links, args.datasets, args.commitments)
             print(
@@ -293,17 +321,20 @@ def main(argv: list[str] | None = None) -> int:
             print(f"batch size: {app.config['OGP_SWEEP_BATCH_SIZE']}")
             print(f"group chunk: {sweep.GROUP_CHUNK}")
 
-            first, first_s, first_cmds = timed(sweep.run_sweep)
+            first, first_s, first_cmds = timed(run_sweep)
             print(f"first sweep result: {first.as_dict()}")
             print(f"first sweep link update statements: {first.write_ops} for {first.written}")
-            steady, steady_s, steady_cmds = timed(sweep.run_sweep)
+            steady, steady_s, steady_cmds = timed(run_sweep)
             print(f"steady-state sweep result: {steady.as_dict()}")
 
             _, raw_s, raw_cmds = timed(raw_read, portal["target_ids"], args.raw_in)
             _, links_s, _ = timed(raw_read_links)
             api_s, statuses = api_resolution(app, portal["links"], args.sample)
             print(f"API sample of {args.sample} links, HTTP statuses: {statuses}")
-            report("first sweep", args.links, first_s, first_cmds, api_s, raw_s, links_s)
+            # Last: it adds a field to every link.
+            touched, touch_s, _ = timed(touch_every_link)
+            assert touched == args.links, touched
+            report("first sweep", args.links, first_s, first_cmds, api_s, raw_s, links_s, touch_s)
             report("steady-state sweep", args.links, steady_s, steady_cmds, api_s, raw_s, links_s)
             print(f"\nraw read commands: {dict(raw_cmds)}")
     finally:

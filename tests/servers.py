@@ -33,8 +33,14 @@ def installed_script(name: str) -> str | None:
     return str(beside) if beside.exists() else shutil.which(name)
 
 
-def start_secantus(db: str = "udata-ogp-test") -> tuple[subprocess.Popen, str]:
-    """A SecantusDB in memory on a free port: `(process, mongodb URL)`."""
+def start_secantus(
+    db: str = "udata-ogp-test", standalone: bool = False
+) -> tuple[subprocess.Popen, str]:
+    """A SecantusDB in memory on a free port: `(process, mongodb URL)`.
+
+    By default it answers as a single-node replica set and keeps an oplog (change streams);
+    `standalone` drops both, like a standalone mongod.
+    """
     binary = installed_script("secantusd-py")
     if not binary:
         raise RuntimeError("SecantusDB is not installed: `pip install secantusdb`")
@@ -50,6 +56,7 @@ def start_secantus(db: str = "udata-ogp-test") -> tuple[subprocess.Popen, str]:
             ":memory:",
             "--log-level",
             "WARNING",
+            *(["--standalone"] if standalone else []),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
