@@ -177,6 +177,23 @@ class SweepStatesTest(PortalFixture, OgpDBTestCase):
         assert CommitmentLink.objects.get(id=other.id).health == "stale"
         assert CommitmentLink.objects.get(id=links["archived"].id).health == "unknown"
 
+    def test_history_keeps_the_latest_events(self):
+        link = CommitmentLinkFactory(target=DatasetFactory(nb_resources=1))
+        t0 = datetime(2026, 1, 1)
+        with mock.patch.object(sweep, "HISTORY_KEPT", 3):
+            for day in range(5):
+                # A soft delete flips the link at once, and so does its undoing.
+                deleted = t0 if day % 2 else None
+                Dataset.objects(id=link.target_id).update_one(set__deleted=deleted)
+                sweep.check_links(now=t0 + timedelta(days=day))
+        link.reload()
+        assert [(e.health_to, e.at) for e in link.health_history] == [
+            ("ok", t0 + timedelta(days=2)),
+            ("broken", t0 + timedelta(days=3)),
+            ("ok", t0 + timedelta(days=4)),
+        ]
+        assert link.health_since == t0 + timedelta(days=4)
+
     def test_hysteresis_then_flip(self):
         link = CommitmentLinkFactory(target=DatasetFactory(nb_resources=1))
         t0 = datetime(2026, 1, 1)

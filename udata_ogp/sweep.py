@@ -89,6 +89,10 @@ AT_RISK_HEALTH = frozenset({"stale", "broken", "gone"})
 
 RUNS_COLLECTION = "ogp_sweep_run"
 
+# Health events kept per link, newest last: a link that flaps for years must not grow without
+# bound (every page and API listing loads it). `health_since` tells since when, whatever the cap.
+HISTORY_KEPT = 50
+
 
 class _UpdateOne(UpdateOne):
     """`UpdateOne` that passes `sort` to the bulk builder only when set.
@@ -384,7 +388,9 @@ def check_links(
             if evaluation.changes:
                 update["$set"] = evaluation.changes
             if evaluation.event is not None:
-                update["$push"] = {"health_history": evaluation.event}
+                update["$push"] = {
+                    "health_history": {"$each": [evaluation.event], "$slice": -HISTORY_KEPT}
+                }
             updates.append((link["_id"], update))
         if updates:
             # Links changing the same way (e.g. all unknown -> ok in this run) share
