@@ -30,16 +30,16 @@ log = logging.getLogger(__name__)
 
 def _full_run(now: datetime, tags: bool) -> SweepResult:
     preloaded = preload_dense()
-    tagged = tagged_in(preloaded) if tags else None
-    if tags and tagged is None:
+    if not tags:
+        return check_links(now=now, preloaded=preloaded)
+    tagged = tagged_in(preloaded)
+    if tagged is None:
         # Not every taggable class was read whole: tags first (their own queries), so that
         # the links they create are checked by the sweep below.
         report = sync_tags(preloaded=preloaded).as_dict()
         result = check_links(now=now, preloaded=preloaded)
         result.tags = report
         return result
-    if not tags:
-        return check_links(now=now, preloaded=preloaded)
 
     result = check_links(
         now=now, preloaded=preloaded, keep=lambda link: concerns_tags(link, tagged)

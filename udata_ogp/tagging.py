@@ -3,8 +3,9 @@
 A producer tags the object in whatever tool they already use; the sweep creates a `contributes`
 link with `source="tag"`, and removes it when the tag disappears. A tag that names no commitment
 is reported, never guessed. Reads: one indexed prefix query (`tags` is indexed by udata) per class,
-then a few `$in` queries to resolve commitments; links are created through `actions.create_link`
-so the plugin's rules apply once.
+or nothing when a full sweep has already read the class whole (`linkcheck`); then a few `$in`
+queries to resolve commitments. Links are created through `actions.create_link` so the plugin's
+rules apply once.
 """
 
 from __future__ import annotations
@@ -183,9 +184,6 @@ def sync_tags(
             else:
                 result.unknown.append({"tag": tag, "class": class_name, "id": str(tid)})
 
-    # Only what can matter: tag links (to remove) and any link of a tagged object (to not
-    # duplicate a manual link); not every link of the portal. Two plain queries rather than an
-    # `$or`, which some servers answer with a full scan.
     if links is None:
         links = _links_concerned(target, tagged)
     linked: set[tuple[ObjectId, str, ObjectId]] = set()
@@ -207,6 +205,9 @@ def sync_tags(
 
 
 def _links_concerned(target, tagged) -> list[dict]:
+    """Only the links that can matter: tag links (to remove) and any link of a tagged object (to
+    not duplicate a manual link), not every link of the portal. Two plain queries rather than an
+    `$or`, which some servers answer with a full scan."""
     fields = {"commitment": 1, "target_class": 1, "target_id": 1, "source": 1}
     coll = CommitmentLink._get_collection()
     if target is not None:
