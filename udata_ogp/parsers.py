@@ -30,31 +30,29 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
 
-def page_size(value) -> int:
-    try:
-        size = int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"page_size must be an integer from 1 to {MAX_PAGE_SIZE}") from None
-    if not 1 <= size <= MAX_PAGE_SIZE:
-        raise ValueError(f"page_size must be an integer from 1 to {MAX_PAGE_SIZE}")
-    return size
+def _bounded_int(name: str, high: int, subject: str, not_a_number: str = "a positive integer"):
+    """A query-string type for an integer from 1 to `high`, with its OpenAPI schema."""
+    out_of_range = f"{subject} an integer from 1 to {high}"
+
+    def parse(value) -> int:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{subject} {not_a_number}") from None
+        if not 1 <= number <= high:
+            raise ValueError(out_of_range)
+        return number
+
+    parse.__name__ = name
+    parse.__schema__ = {"type": "integer", "minimum": 1, "maximum": high}
+    return parse
 
 
-page_size.__schema__ = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}
-
-
-def page_number(value) -> int:
-    try:
-        page = int(value)
-    except (TypeError, ValueError):
-        raise ValueError("page must be a positive integer") from None
-    # A huge page number reaches Mongo as a `skip` overflowing 64 bits: refuse it here.
-    if not 1 <= page <= 100_000:
-        raise ValueError("page must be an integer from 1 to 100000")
-    return page
-
-
-page_number.__schema__ = {"type": "integer", "minimum": 1, "maximum": 100_000}
+page_size = _bounded_int(
+    "page_size", MAX_PAGE_SIZE, "page_size must be", f"an integer from 1 to {MAX_PAGE_SIZE}"
+)
+# A huge page number reaches Mongo as a `skip` overflowing 64 bits: refuse it here.
+page_number = _bounded_int("page_number", 100_000, "page must be")
 
 
 def object_id(value) -> str:
@@ -66,17 +64,7 @@ def object_id(value) -> str:
 object_id.__schema__ = {"type": "string", "pattern": "^[0-9a-fA-F]{24}$"}
 
 
-def positive_int(value) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ValueError("expected a positive integer") from None
-    if not 1 <= number <= 10_000:
-        raise ValueError("expected an integer from 1 to 10000")
-    return number
-
-
-positive_int.__schema__ = {"type": "integer", "minimum": 1, "maximum": 10_000}
+positive_int = _bounded_int("positive_int", 10_000, "expected")
 
 
 def _sorts(*keys: str) -> list[str]:
