@@ -1,7 +1,7 @@
 """Print the database commands the API's listings cost with 10 and with 500 items.
 
 Starts an in-memory SecantusDB (mongomock sends no command events), then runs
-`tests/test_api_queries.py` against it, which prints the counts per listing:
+`tests/api/test_api_queries.py` against it, which prints the counts per listing:
 
     python bench/api_queries.py
 """
@@ -27,7 +27,15 @@ def main() -> int:
         os.environ["OGP_TEST_DB"] = url
         os.chdir(ROOT)
         return pytest.main(
-            ["-q", "-s", "-p", "no:cacheprovider", "tests/test_api_queries.py", "-k", "QueryCount"]
+            [
+                "-q",
+                "-s",
+                "-p",
+                "no:cacheprovider",
+                "tests/api/test_api_queries.py",
+                "-k",
+                "QueryCount",
+            ]
         )
     finally:
         stop(server)

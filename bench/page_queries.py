@@ -30,10 +30,11 @@ def main() -> int:
         from udata.app import create_app
 
         import udata_ogp
-        import udata_ogp.api  # noqa: F401
+        from tests.web.test_pages import build_france_plan
+        from tests.web.test_pages_queries import measure
+
+        udata_ogp.load_routes()
         from tests import ogp_test_settings
-        from tests.test_pages import build_france_plan
-        from tests.test_pages_queries import measure
 
         if proc is not None or "secantus" in os.environ.get("OGP_TEST_DB", ""):
             from tests.conftest import _strip_unsupported_indexes

@@ -254,7 +254,8 @@ def raw_read(target_ids, use_in: bool = False, tags: bool = True) -> int:
     """
     from udata.models import Dataset
 
-    from udata_ogp.sweep import TARGET_FIELDS, raw_collection
+    from udata_ogp.health.storage import raw_collection
+    from udata_ogp.health.sweep import TARGET_FIELDS
 
     coll = raw_collection(Dataset)
     query = {"_id": {"$in": list(set(target_ids))}} if use_in else {}
@@ -266,8 +267,8 @@ def raw_read(target_ids, use_in: bool = False, tags: bool = True) -> int:
 
 def raw_read_links() -> int:
     """One `find` of every link with the sweep's projection: the other half of what it reads."""
+    from udata_ogp.health.sweep import LINK_FIELDS
     from udata_ogp.models import CommitmentLink
-    from udata_ogp.sweep import LINK_FIELDS
 
     return len(list(CommitmentLink._get_collection().find({}, LINK_FIELDS).batch_size(1000)))
 
@@ -324,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         "--group-chunk",
         type=int,
         default=None,
-        help="ids per updateMany of identical link updates (sweep.GROUP_CHUNK; 1: no grouping)",
+        help="ids per updateMany of identical link updates (storage.GROUP_CHUNK; 1: no grouping)",
     )
     parser.add_argument(
         "--repeat", type=int, default=3, help="runs of each measure; the fastest is kept"
@@ -349,13 +350,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app = make_app(db_url)
         with app.test_request_context():
-            from udata_ogp import sweep
-            from udata_ogp.linkcheck import run_sweep
+            from udata_ogp.health import storage
+            from udata_ogp.health.linkcheck import run_sweep
 
             if args.batch_size:
                 app.config["OGP_SWEEP_BATCH_SIZE"] = args.batch_size
             if args.group_chunk:
-                sweep.GROUP_CHUNK = args.group_chunk
+                storage.GROUP_CHUNK = args.group_chunk
             mode = "given" if args.db else ("replica set" if args.replica_set else "standalone")
             print(f"database: {db_url} ({mode})")
             start = time.perf_counter()
@@ -366,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"dataset states: {dict(portal['states'])}")
             print(f"batch size: {app.config['OGP_SWEEP_BATCH_SIZE']}")
-            print(f"group chunk: {sweep.GROUP_CHUNK}")
+            print(f"group chunk: {storage.GROUP_CHUNK}")
 
             print(f"each figure: the fastest of {args.repeat} runs")
 

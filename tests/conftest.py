@@ -13,9 +13,10 @@ import os
 import pytest
 
 # API namespaces must exist before any test app registers udata's API blueprint.
-import udata_ogp.api  # noqa: F401
-import udata_ogp.views  # noqa: F401
+import udata_ogp
 from tests.servers import installed_script, start_secantus, stop
+
+udata_ogp.load_routes()
 
 BACKEND = os.environ.get("OGP_TEST_DB", "mongomock")
 

@@ -12,9 +12,9 @@ from udata.models import Dataset, Reuse
 
 from tests import OgpDBTestCase
 from udata_ogp.factories import ActionPlanFactory, CommitmentFactory, CommitmentLinkFactory
+from udata_ogp.health.sweep import preload_dense
+from udata_ogp.health.tagging import parse_tag, sync_tags, tagged_in
 from udata_ogp.models import Commitment, CommitmentLink
-from udata_ogp.sweep import preload_dense
-from udata_ogp.tagging import parse_tag, sync_tags, tagged_in
 from udata_ogp.tasks import check_links
 
 

@@ -6,7 +6,7 @@ __version__ = "0.1.0.dev0"
 __description__ = "Open Government Partnership action plans tracker for udata portals"
 
 DEFAULTS: dict[str, object] = {
-    # Days a link may fail before its health flips (hysteresis, see udata_ogp.health).
+    # Days a link may fail before its health flips (hysteresis, see udata_ogp.health.rules).
     "OGP_HEALTH_GRACE_DAYS": 2,
     # Consecutive failed checks needed before a link leaves "ok".
     "OGP_HEALTH_FAILURES_BEFORE_FLAG": 2,
@@ -24,14 +24,26 @@ DEFAULTS: dict[str, object] = {
 }
 
 
+def load_routes() -> None:
+    """Import every module that adds routes: API resources join udata's API, pages the blueprint.
+
+    Must run before udata registers its API blueprint and before the pages' blueprint is
+    registered (Flask forbids adding routes afterwards); importing twice changes nothing.
+    """
+    from udata_ogp.api import commitments, links, plans, transfer  # noqa: F401
+    from udata_ogp.web import badges, feeds, forms, pages  # noqa: F401
+
+
 def init_app(app) -> None:
     """Entry point `udata.plugins`: called by udata's `standalone()` for every installed plugin."""
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
 
-    from udata_ogp import api, signals, views  # noqa: F401  (API routes and signal receivers)
+    load_routes()
+    from udata_ogp import signals  # noqa: F401  (receivers of udata's signals)
     from udata_ogp.commands import grp
+    from udata_ogp.web.blueprint import init_app as init_web
 
-    views.init_app(app)
+    init_web(app)
     if "ogp" not in app.cli.commands:
         app.cli.add_command(grp)

@@ -29,7 +29,7 @@ def check_links(commitment: str | None) -> None:
     from bson import ObjectId
     from udata.commands import exit_with_error
 
-    from udata_ogp.linkcheck import run_sweep
+    from udata_ogp.health.linkcheck import run_sweep
 
     if commitment is not None and not ObjectId.is_valid(commitment):
         exit_with_error(f"{commitment!r} is not a commitment id", code=2)
@@ -66,7 +66,7 @@ def schedule(links_cron: str | None, notices_cron: str | None) -> None:
 @click.option("--send", is_flag=True, help="Send the pending digests now.")
 def notices(opt_in: tuple[str, ...], opt_out: tuple[str, ...], send: bool) -> None:
     """Opt organisations in or out of the health digests (OGP_NOTICES), or send them now."""
-    from udata_ogp.notices import send_digests, set_opt_in
+    from udata_ogp.health.notices import send_digests, set_opt_in
 
     for owner in opt_in:
         set_opt_in(owner, True)
@@ -99,7 +99,7 @@ def import_command(path: str, fmt: str | None, milestones_path: str | None, dry_
     """Import an action plan (JSON or CSV); see docs/import-format.md."""
     from udata.commands import echo, exit_with_error, success
 
-    from udata_ogp.importing import ImportValidationError, import_plan
+    from udata_ogp.plans.importing import ImportValidationError, import_plan
 
     fmt = fmt or ("csv" if path.lower().endswith(".csv") else "json")
     with open(path, "rb") as handle:
@@ -138,8 +138,8 @@ def export_command(slug: str | None, fmt: str, output: str | None) -> None:
     """Export one action plan in the canonical format (re-importable, byte-identical)."""
     from udata.commands import exit_with_error
 
-    from udata_ogp.exporting import export_plan
     from udata_ogp.models import ActionPlan
+    from udata_ogp.plans.exporting import export_plan
 
     if slug:
         plan = ActionPlan.objects(slug=slug).first()

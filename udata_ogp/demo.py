@@ -221,9 +221,9 @@ def load_demo_content() -> DemoContent:
     from udata.core.reuse.models import Reuse
 
     from udata_ogp.actions import create_link
-    from udata_ogp.importing import import_plan
-    from udata_ogp.linkcheck import run_sweep
+    from udata_ogp.health.linkcheck import run_sweep
     from udata_ogp.models import ActionPlan, Commitment
+    from udata_ogp.plans.importing import import_plan
 
     content = DemoContent()
     admin_password, producer_password = secrets.token_urlsafe(9), secrets.token_urlsafe(9)

@@ -20,8 +20,8 @@ import logging
 from mongoengine.signals import post_delete
 from udata.models import Dataservice, Dataset, Reuse
 
+from udata_ogp.health.tagging import TAG_PREFIX, TAGGABLE
 from udata_ogp.models import CommitmentLink
-from udata_ogp.tagging import TAG_PREFIX, TAGGABLE
 
 log = logging.getLogger(__name__)
 

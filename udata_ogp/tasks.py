@@ -21,13 +21,13 @@ log = get_logger(__name__)
 @job("ogp-check-links")
 def check_links(self, commitment: str | None = None) -> dict[str, Any]:
     """Check every link (or one commitment's); returns the sweep summary."""
-    from udata_ogp import sweep
+    from udata_ogp.health import sweep
 
     fanout = int(current_app.config.get("OGP_SWEEP_FANOUT") or 0)
     if commitment is None and fanout:
         ids = sweep.link_ids()
         if len(ids) > fanout:
-            from udata_ogp.tagging import sync_tags
+            from udata_ogp.health.tagging import sync_tags
 
             tags = sync_tags().as_dict()
             chunks = [ids[i : i + fanout] for i in range(0, len(ids), fanout)]
@@ -37,7 +37,7 @@ def check_links(self, commitment: str | None = None) -> dict[str, Any]:
             sweep.record_run("all", sweep.utcnow(), summary)
             self.log.info("OGP link sweep fanned out: %s", summary)
             return summary
-    from udata_ogp.linkcheck import run_sweep
+    from udata_ogp.health.linkcheck import run_sweep
 
     result = run_sweep(commitment=commitment)
     return result.as_dict()
@@ -46,7 +46,7 @@ def check_links(self, commitment: str | None = None) -> dict[str, Any]:
 @task(queue="low")
 def check_links_chunk(ids: list[str]) -> dict[str, Any]:
     """One fan-out chunk: evaluate these links and roll up the commitments they belong to."""
-    from udata_ogp import sweep
+    from udata_ogp.health import sweep
 
     return sweep.check_links(ids=ids).as_dict()
 
@@ -56,8 +56,8 @@ def check_links_chunk(ids: list[str]) -> dict[str, Any]:
 @task
 def reevaluate_target(class_name: str, target_id: str) -> dict[str, Any]:
     """Re-evaluate the links of one target now (after its update or deletion)."""
-    from udata_ogp import sweep
-    from udata_ogp.tagging import sync_tags
+    from udata_ogp.health import sweep
+    from udata_ogp.health.tagging import sync_tags
 
     tags = sync_tags(target=(class_name, target_id)).as_dict()
     result = sweep.check_links(target=(class_name, target_id))
@@ -68,7 +68,7 @@ def reevaluate_target(class_name: str, target_id: str) -> dict[str, Any]:
 @job("ogp-send-notices")
 def send_notices(self) -> dict[str, Any]:
     """Send the opt-in digests of health changes since the last one."""
-    from udata_ogp.notices import send_digests
+    from udata_ogp.health.notices import send_digests
 
     return send_digests()
 
@@ -79,7 +79,7 @@ def probe_urls(self) -> dict[str, Any]:
     if not current_app.config.get("OGP_URL_PROBE"):
         self.log.info("OGP_URL_PROBE is off: nothing probed")
         return {"probed": 0}
-    from udata_ogp.probe import probe_linked_resources
+    from udata_ogp.health.probe import probe_linked_resources
 
     return probe_linked_resources()
 

@@ -16,7 +16,7 @@ from udata_ogp.models import ActionPlan, Commitment
 
 API = "/api/1/ogp"
 REFERENCE = files("udata_ogp.data").joinpath("fr-action-plan-2018-2020.json").read_bytes()
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent.parent / "data"
 
 
 class ImportExportApiTest(OgpAPITestCase):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from udata_ogp.health import HealthSettings, diagnose, evaluate, overdue, reason_code
+from udata_ogp.health.rules import HealthSettings, diagnose, evaluate, overdue, reason_code
 
 NOW = datetime(2026, 11, 22, 12, 0)
 SETTINGS = HealthSettings(grace_days=2, failures_before_flag=2)

@@ -11,8 +11,8 @@ from udata.models import Dataset
 from udata.tests.helpers import capture_mails
 
 from tests import OgpDBTestCase
-from udata_ogp import notices, sweep
 from udata_ogp.factories import CommitmentFactory, CommitmentLinkFactory
+from udata_ogp.health import notices, sweep
 from udata_ogp.tasks import send_notices
 
 

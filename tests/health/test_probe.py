@@ -12,10 +12,10 @@ from udata.models import Dataset
 from udata.ssrf import SSRFPolicy
 
 from tests import OgpDBTestCase
-from udata_ogp import sweep
 from udata_ogp.factories import CommitmentLinkFactory
+from udata_ogp.health import sweep
+from udata_ogp.health.probe import ProbeResult, facts_for, probe_linked_resources, probe_urls
 from udata_ogp.models import CommitmentLink
-from udata_ogp.probe import ProbeResult, facts_for, probe_linked_resources, probe_urls
 from udata_ogp.tasks import probe_urls as probe_job
 
 URL = "https://data.example.org/file.csv"
@@ -83,7 +83,7 @@ class ProbeUrlsTest:
                     running[key] -= 1
             return ProbeResult(url, True, 200)
 
-        mocker.patch("udata_ogp.probe._check", side_effect=slow)
+        mocker.patch("udata_ogp.health.probe._check", side_effect=slow)
         urls = [f"https://{h}.example.org/{i}" for h in "abcd" for i in range(6)]
         results = probe_urls(urls, concurrency=5, per_host=2)
         assert all(r.available for r in results.values())

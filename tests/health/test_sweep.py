@@ -13,9 +13,9 @@ from udata.core.reuse.factories import ReuseFactory
 from udata.models import Dataset
 
 from tests import OgpDBTestCase
-from udata_ogp import sweep
 from udata_ogp.factories import CommitmentFactory, CommitmentLinkFactory
-from udata_ogp.health import reason_code
+from udata_ogp.health import storage, sweep
+from udata_ogp.health.rules import reason_code
 from udata_ogp.models import Commitment, CommitmentLink
 from udata_ogp.tasks import check_links
 
@@ -264,7 +264,7 @@ class GroupedWritesTest(OgpDBTestCase):
         before = list(coll.find({}))
         t0 = datetime(2026, 3, 1, 12, 30, 15, 123000)
 
-        with mock.patch.object(sweep, "GROUP_CHUNK", 5):
+        with mock.patch.object(storage, "GROUP_CHUNK", 5):
             grouped = sweep.check_links(now=t0)
         grouped_docs = raw_links()
         # 12 ok links in chunks of 5, 5, 2; 3 stale ones together; 2 unique updates.
@@ -273,7 +273,7 @@ class GroupedWritesTest(OgpDBTestCase):
 
         coll.delete_many({})
         coll.insert_many(before)
-        with mock.patch.object(sweep, "GROUP_CHUNK", 1):
+        with mock.patch.object(storage, "GROUP_CHUNK", 1):
             alone = sweep.check_links(now=t0)
         assert (alone.written, alone.write_ops) == (17, 17)
         assert ordered(raw_links()) == ordered(grouped_docs)
@@ -297,7 +297,7 @@ class GroupedWritesTest(OgpDBTestCase):
             assert grouped_docs[link.pk]["health"] == "broken"
 
         # Steady state: nothing to write, grouped or not.
-        with mock.patch.object(sweep, "GROUP_CHUNK", 5):
+        with mock.patch.object(storage, "GROUP_CHUNK", 5):
             again = sweep.check_links(now=t0 + timedelta(days=1))
         assert (again.written, again.write_ops) == (0, 0)
         assert ordered(raw_links()) == ordered(grouped_docs)
@@ -306,7 +306,9 @@ class GroupedWritesTest(OgpDBTestCase):
         self.build()
         result = sweep.check_links()
         assert result.written == 17
-        assert result.write_ops == 12 // sweep.GROUP_CHUNK + bool(12 % sweep.GROUP_CHUNK) + 1 + 2
+        assert (
+            result.write_ops == 12 // storage.GROUP_CHUNK + bool(12 % storage.GROUP_CHUNK) + 1 + 2
+        )
 
 
 def test_grouped_updates_compare_exactly():
@@ -325,7 +327,7 @@ def test_grouped_updates_compare_exactly():
     ]
     ids = [ObjectId() for _ in range(5 + len(variants))]
     pairs = [(i, base) for i in ids[:5]] + list(zip(ids[5:], variants, strict=True))
-    ops = sweep.grouped_updates(pairs, chunk=3)
+    ops = storage.grouped_updates(pairs, chunk=3)
 
     seen = []
     for op in ops:
@@ -343,4 +345,4 @@ def test_grouped_updates_compare_exactly():
     assert sum(isinstance(op, UpdateMany) for op in ops) == 2
     assert len(ops) == 2 + len(variants) - 1
     # No grouping asked: one updateOne per id.
-    assert len(sweep.grouped_updates(pairs, chunk=1)) == len(pairs)
+    assert len(storage.grouped_updates(pairs, chunk=1)) == len(pairs)

@@ -14,12 +14,12 @@ from udata.core.dataset.factories import DatasetFactory
 from udata.core.reuse.factories import ReuseFactory
 
 from tests import OgpDBTestCase
-from udata_ogp.exporting import export_plan
-from udata_ogp.importing import ImportValidationError, import_plan
 from udata_ogp.models import ActionPlan, Commitment, CommitmentLink
+from udata_ogp.plans.exporting import export_plan
+from udata_ogp.plans.importing import ImportValidationError, import_plan
 
 REFERENCE = files("udata_ogp.data").joinpath("fr-action-plan-2018-2020.json").read_bytes()
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent.parent / "data"
 COLLECTIONS = (ActionPlan, Commitment, CommitmentLink)
 
 
@@ -212,7 +212,7 @@ class SchemaTest(OgpDBTestCase):
     def test_the_export_follows_the_shipped_schema(self):
         from jsonschema import Draft202012Validator
 
-        from udata_ogp.plan_format import schema
+        from udata_ogp.plans.document import schema
 
         Draft202012Validator.check_schema(schema())
         exported = json.loads(export_plan(import_plan(REFERENCE).plan))

@@ -7,7 +7,7 @@ from importlib.resources import files
 
 import pytest
 
-from udata_ogp import plan_format as pf
+from udata_ogp.plans import document as pf
 
 REFERENCE = json.loads(
     files("udata_ogp.data").joinpath("fr-action-plan-2018-2020.json").read_bytes()

@@ -16,7 +16,7 @@ from markupsafe import escape
 from werkzeug.serving import make_server
 
 from tests import OgpAPITestCase
-from tests.test_pages import C5_TITLE, DPE, DVF, EXPECTED, GONE, build_france_plan
+from tests.web.test_pages import C5_TITLE, DPE, DVF, EXPECTED, GONE, build_france_plan
 
 CHROMIUM_FLAGS = [
     "--headless",

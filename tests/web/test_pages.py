@@ -54,7 +54,7 @@ compile_catalogues()
 
 def build_france_plan(extra_links: int = 0) -> dict:
     """The France 2018-2020 plan, and on commitment 5 one link in each state a visitor may meet."""
-    from udata_ogp.importing import import_plan
+    from udata_ogp.plans.importing import import_plan
 
     import_plan(PLAN_FILE.read_bytes())
     plan = ActionPlan.objects.get(slug="plan-daction-2018-2020")
@@ -326,7 +326,7 @@ class PagesTest(OgpAPITestCase):
         assert 'href="https://www.etalab.gouv.fr/"' in html
 
     def test_styled_with_or_without_dsfr(self, monkeypatch):
-        from udata_ogp import views
+        from udata_ogp.web import blueprint as views
 
         monkeypatch.setattr(views, "_dsfr_available", lambda: False)
         html = self.page("/ogp/")

@@ -13,10 +13,10 @@ from udata.core.organization.factories import OrganizationFactory
 from udata.core.user.factories import UserFactory
 
 from tests import OgpAPITestCase
-from tests.test_pages import compile_catalogues
+from tests.web.test_pages import compile_catalogues
 from udata_ogp.factories import CommitmentFactory
 from udata_ogp.models import CommitmentLink
-from udata_ogp.views import LANG_COOKIE
+from udata_ogp.web.blueprint import LANG_COOKIE
 
 REFUSAL_FR = "Vous ne pouvez pas lier cet objet à cet engagement."
 REFUSAL_EN = "You may not link this object to this commitment."

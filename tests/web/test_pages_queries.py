@@ -15,7 +15,7 @@ from bson import ObjectId
 from pymongo import monitoring
 
 from tests import OgpAPITestCase
-from tests.test_pages import DVF, build_france_plan
+from tests.web.test_pages import DVF, build_france_plan
 
 # Handshakes and housekeeping are not queries a page makes.
 IGNORED = {

@@ -13,7 +13,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from udata_ogp.sweep import (
+from udata_ogp.health.sweep import (
     SweepResult,
     check_links,
     preload_dense,
@@ -21,7 +21,7 @@ from udata_ogp.sweep import (
     rollup,
     utcnow,
 )
-from udata_ogp.tagging import concerns_tags, sync_tags, tagged_in
+from udata_ogp.health.tagging import concerns_tags, sync_tags, tagged_in
 
 __all__ = ("run_sweep",)
 

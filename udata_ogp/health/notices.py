@@ -91,7 +91,7 @@ def pending_changes() -> list[dict[str, Any]]:
 
 def _owners(links: list[dict]) -> dict[ObjectId, str]:
     """Owner key (`org id` or `user id`, as strings) of each link's target: one query per class."""
-    from udata_ogp.sweep import raw_collection
+    from udata_ogp.health.storage import raw_collection
     from udata_ogp.targets import target_model
 
     by_class: dict[str, set] = defaultdict(set)

@@ -127,8 +127,8 @@ def probe_linked_resources(now: datetime | None = None) -> dict[str, Any]:
     """Probe the resources of every linked dataset; store only results that changed."""
     from udata.models import Dataset
 
+    from udata_ogp.health.storage import bulk_update, raw_collection
     from udata_ogp.models import CommitmentLink
-    from udata_ogp.sweep import bulk_update, raw_collection
 
     now = now or datetime.now(UTC).replace(tzinfo=None)
     config = current_app.config

@@ -1,6 +1,6 @@
 """Link health rules: pure functions, no database, no Flask.
 
-The sweep (`udata_ogp.sweep`) reads a link's stored health state and a plain dict view of its
+The sweep (`udata_ogp.health.sweep`) reads a link's stored health state and a plain dict view of its
 target (raw Mongo fields, `None` when the target was hard-deleted), calls `evaluate()` and writes
 back only the fields it returns. Everything here is testable with plain dicts.
 

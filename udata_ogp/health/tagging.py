@@ -19,8 +19,8 @@ from typing import Any
 from bson import ObjectId
 
 from udata_ogp.errors import OgpError
+from udata_ogp.health.storage import raw_collection
 from udata_ogp.models import ActionPlan, Commitment, CommitmentLink
-from udata_ogp.sweep import raw_collection
 from udata_ogp.targets import STATE_FIELDS, target_model
 
 __all__ = ("TAG_PREFIX", "TagResult", "concerns_tags", "parse_tag", "sync_tags", "tagged_in")

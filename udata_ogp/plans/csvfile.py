@@ -15,8 +15,8 @@ from typing import Any
 
 from mongoengine.fields import BooleanField, IntField, StringField
 
-from udata_ogp import plan_format as pf
 from udata_ogp.models import ActionPlan, Commitment, Milestone
+from udata_ogp.plans import document as pf
 
 PLAN_PREFIX = "plan."
 COLUMNS = [PLAN_PREFIX + name for name in pf.PLAN_FIELDS] + list(pf.COMMITMENT_FIELDS)

@@ -10,8 +10,8 @@ from typing import Any
 
 from mongoengine import EmbeddedDocument
 
-from udata_ogp import plan_format as pf
 from udata_ogp.models import ActionPlan, Commitment
+from udata_ogp.plans import document as pf
 
 __all__ = ("commitment_dict", "export_plan", "plan_dict", "plan_document")
 
@@ -73,7 +73,7 @@ def export_plan(plan: ActionPlan, fmt: str = "json") -> str:
     if fmt == "json":
         return pf.dump_json(doc)
     if fmt == "csv":
-        from udata_ogp.plan_csv import to_csv
+        from udata_ogp.plans.csvfile import to_csv
 
         return to_csv(doc)
     raise ValueError(f"Unknown format {fmt!r}; expected json or csv.")

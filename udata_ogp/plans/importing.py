@@ -18,10 +18,8 @@ from bson import ObjectId
 from mongoengine import Document
 from mongoengine.errors import ValidationError
 
-from udata_ogp import plan_format as pf
 from udata_ogp.actions import create_link
 from udata_ogp.errors import OgpError
-from udata_ogp.exporting import commitment_dict, plan_dict
 from udata_ogp.models import (
     ActionPlan,
     Axis,
@@ -35,6 +33,8 @@ from udata_ogp.models import (
     StatusChange,
     SubCommitment,
 )
+from udata_ogp.plans import document as pf
+from udata_ogp.plans.exporting import commitment_dict, plan_dict
 from udata_ogp.targets import state_of_document, target_model
 
 __all__ = ("ImportProblem", "ImportReport", "ImportValidationError", "import_plan")
@@ -168,7 +168,7 @@ def _parse(content: bytes | str, fmt: str, milestones_csv, links_csv) -> pf.Norm
             raise pf.ProblemList([pf.Problem("/", "extra CSV files only go with --format csv")])
         return pf.load(content)
     if fmt == "csv":
-        from udata_ogp.plan_csv import load_csv
+        from udata_ogp.plans.csvfile import load_csv
 
         return load_csv(content, milestones_csv=milestones_csv, links_csv=links_csv)
     raise pf.ProblemList([pf.Problem("/", f"unknown format {fmt!r}; expected json or csv")])

@@ -9,7 +9,7 @@ from udata.i18n import ngettext
 
 from udata_ogp.loading import ref_id
 from udata_ogp.models import ActionPlan, Commitment, CommitmentLink
-from udata_ogp.views import blueprint, dataset_or_404
+from udata_ogp.web.blueprint import blueprint, dataset_or_404
 
 # Width of a character of 11px Verdana, roughly: badges are sized without a font engine.
 CHAR_WIDTH = 7

@@ -12,7 +12,7 @@ from udata.i18n import gettext as _
 from udata_ogp.constants import COMPLETION, HEALTH, LINK_ROLES
 from udata_ogp.loading import ref_id
 from udata_ogp.models import Commitment, CommitmentLink, localized
-from udata_ogp.views import blueprint, current_lang, label, plan_or_404, reason_label
+from udata_ogp.web.blueprint import blueprint, current_lang, label, plan_or_404, reason_label
 
 FEED_SIZE = 50
 
@@ -125,7 +125,7 @@ def plan_export(slug: str, fmt: str):
         abort(404)
     plan = plan_or_404(slug)
     try:
-        from udata_ogp.exporting import export_plan
+        from udata_ogp.plans.exporting import export_plan
     except ImportError:  # written by another part of the project; absent in old trees
         abort(404)
     data = export_plan(plan, fmt)
