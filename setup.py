@@ -1,4 +1,4 @@
-"""Build steps that pyproject.toml cannot declare: the files the package ships but git does not hold.
+"""Build steps that pyproject.toml cannot declare: files the package ships but git does not hold.
 
 Every build (wheel, sdist, editable install) compiles the gettext catalogues
 (`udata_ogp/translations/*/LC_MESSAGES/udata_ogp.po` -> `.mo`, with Babel). Wheels and sdists also
@@ -41,7 +41,9 @@ def compile_catalogs() -> list[Path]:
         locale = po.parent.parent.name
         with po.open("rb") as handle:
             catalog = read_po(handle, locale=locale, domain=DOMAIN)
-        problems = [f"{message.id!r}: {error}" for message, errors in catalog.check() for error in errors]
+        problems = [
+            f"{message.id!r}: {error}" for message, errors in catalog.check() for error in errors
+        ]
         if problems:
             raise SetupError(f"{po}: " + "; ".join(problems))
         if catalog.fuzzy:
@@ -58,7 +60,7 @@ def compile_catalogs() -> list[Path]:
 
 
 def ensure_dsfr() -> None:
-    """Make `udata_ogp/static/dsfr/` hold the pinned DSFR (idempotent: the script checks VERSION)."""
+    """Make `udata_ogp/static/dsfr/` hold the pinned DSFR (idempotent: the script reads VERSION)."""
     if os.environ.get("OGP_BUILD_WITHOUT_DSFR") == "1":
         print("warning: OGP_BUILD_WITHOUT_DSFR=1: the package's pages use static/ogp.css alone")
         return
