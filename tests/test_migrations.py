@@ -171,3 +171,13 @@ class MigrateTest(OgpDBTestCase):
         assert "0001_link_indexes: applied" in result.output
         assert "Migration 0099_broken: RuntimeError: disk full: not recorded" in result.output
         assert migrations.applied().keys() == {"0001_link_indexes"}
+
+    def test_dry_run_on_an_empty_database(self):
+        # A first install: no collection yet. The dry run plans the indexes and creates nothing.
+        client = _links().database.client
+        empty = client["udata-ogp-migrate-empty"]
+        outcomes = migrations.run(dry_run=True, db=empty)
+        actions = [a for o in outcomes for a in o.actions]
+        assert f"would create index {CURRENT_UNIQUE} of ogp_commitment_link" in actions
+        assert "would create index slug_1 of ogp_action_plan" in actions
+        assert empty.list_collection_names() == []
