@@ -30,10 +30,8 @@ else
   .venv/bin/pip install --quiet --disable-pip-version-check -e .
 fi
 
-# Compiled catalogues are build products, not sources.
-if compgen -G "udata_ogp/translations/*/LC_MESSAGES/udata_ogp.po" >/dev/null; then
-  .venv/bin/pybabel compile --statistics -D udata_ogp -d udata_ogp/translations 2>&1 | tail -n 2
-fi
+# The install above compiled the catalogues (setup.py's build step): `.mo` files are build
+# products, not sources.
 
 # The French State design system, from the npm registry (the pages keep their own CSS without it).
 if [ -f scripts/fetch-dsfr.sh ]; then

@@ -14,7 +14,7 @@ PACKAGE = "udata_ogp"
 # never from above. Modules of one entry are independent of each other when the entry is a set.
 LAYERS = [
     "commands",
-    {"demo", "signals"},
+    {"demo", "signals", "migrations"},
     "tasks",
     {"web", "api"},
     {"health", "plans"},

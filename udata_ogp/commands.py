@@ -60,6 +60,38 @@ def schedule(links_cron: str | None, notices_cron: str | None) -> None:
         click.echo(f"{name}: {cron} ({what})")
 
 
+@grp.command("migrate")
+@click.option(
+    "--dry-run", is_flag=True, help="Say what the pending migrations would do; write nothing."
+)
+def migrate(dry_run: bool) -> None:
+    """Apply the plugin's pending migrations of stored documents (recorded; safe to run again)."""
+    from udata.commands import echo, exit_with_error, success
+
+    from udata_ogp import migrations
+
+    def show(outcomes: list[migrations.Outcome]) -> None:
+        for outcome in outcomes:
+            state = "would apply" if dry_run else "applied"
+            echo(f"{outcome.migration.id}: {state}: {outcome.migration.description}")
+            for action in outcome.actions or ["nothing to change in this database"]:
+                echo(f"  {action}")
+
+    done = len(migrations.applied())
+    try:
+        outcomes = migrations.run(dry_run=dry_run)
+    except migrations.MigrationError as exc:
+        show(exc.done)
+        exit_with_error(f"Migration {exc}: not recorded; fix the cause and run again", code=1)
+    show(outcomes)
+    if not outcomes:
+        success(f"Nothing to migrate ({done} migrations already applied)")
+    elif dry_run:
+        success(f"Dry run: {len(outcomes)} migrations pending, nothing written")
+    else:
+        success(f"{len(outcomes)} migrations applied")
+
+
 @grp.command("notices")
 @click.option("--opt-in", "opt_in", multiple=True, help="Organization (or user) id to opt in.")
 @click.option("--opt-out", "opt_out", multiple=True, help="Organization (or user) id to opt out.")
