@@ -1,8 +1,8 @@
 """The /ogp/ blueprint and what every page shares: language, template context, errors, look-ups.
 
 Below the other modules of `udata_ogp.web`, which add their routes to `blueprint` at import time
-(Flask forbids adding routes once the blueprint is registered: `udata_ogp.init_app` imports them
-all before calling `init_app` here).
+(Flask forbids adding routes once the blueprint is registered: `udata_ogp.load_routes()` imports
+them all before `udata_ogp.init_app` calls `init_app` here).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from udata_ogp.constants import (
 )
 from udata_ogp.models import ActionPlan, Commitment, localized
 from udata_ogp.permissions import (
+    can_edit_plan,
     can_edit_target,
     can_read_commitment,
     can_read_plan,
@@ -253,8 +254,6 @@ def visible_commitments(plan: ActionPlan) -> list[Commitment]:
 
 
 def can_edit_plan_cached(plan: ActionPlan) -> bool:
-    from udata_ogp.permissions import can_edit_plan
-
     cache = g.setdefault("_ogp_plan_edit", {})
     if plan.id not in cache:
         cache[plan.id] = can_edit_plan(plan)
