@@ -48,6 +48,18 @@ class DiagnoseTest:
         assert diagnose("Dataservice", raw, NOW) == ("stale", ["archived"])
         assert diagnose("Dataservice", {**raw, "deleted_at": NOW}, NOW) == ("broken", ["deleted"])
 
+    def test_archived_by_the_harvester_says_why(self):
+        # udata 17.11 renamed the field: `harvest.archived_reason` is what the harvester writes.
+        raw = dataset(archived=NOW, harvest={"archived_reason": "not-on-remote"})
+        assert diagnose("Dataset", raw, NOW) == ("stale", ["archived:not-on-remote"])
+        service = {"deleted_at": None, "archived_at": NOW, "private": False}
+        service["harvest"] = {"archived_reason": "not-on-remote"}
+        assert diagnose("Dataservice", service, NOW) == ("stale", ["archived:not-on-remote"])
+        # Harvested but archived by hand: the plain reason.
+        assert diagnose("Dataset", dataset(archived=NOW, harvest={"domain": "x"}), NOW)[1] == [
+            "archived"
+        ]
+
     def test_reuse_private(self):
         raw = {"deleted": None, "archived": None, "private": True}
         assert diagnose("Reuse", raw, NOW) == ("stale", ["private"])

@@ -238,6 +238,36 @@ def ordered(docs):
     return {_id: list(doc.items()) for _id, doc in docs.items()}
 
 
+class HarvestArchivedTest(OgpDBTestCase):
+    def test_sweep_reads_why_the_harvester_archived(self):
+        from udata.core.dataservices.models import HarvestDataserviceMetadata as HarvestMetadata
+        from udata.core.dataset.models import HarvestDatasetMetadata
+
+        dataset = DatasetFactory(
+            nb_resources=1,
+            archived=now(),
+            harvest=HarvestDatasetMetadata(archived_at=now(), archived_reason="not-on-remote"),
+        )
+        service = DataserviceFactory(
+            archived_at=now(),
+            harvest=HarvestMetadata(archived_at=now(), archived_reason="not-on-remote"),
+        )
+        commitment = CommitmentFactory()
+        by_hand = CommitmentLinkFactory(
+            commitment=commitment, target=DatasetFactory(nb_resources=1, archived=now())
+        )
+        links = [
+            CommitmentLinkFactory(commitment=commitment, target=dataset),
+            CommitmentLinkFactory(commitment=commitment, target=service, role="evidence"),
+        ]
+        check_links.apply().get()
+        for link in links:
+            link.reload()
+            assert (link.health, link.reasons) == ("stale", ["archived:not-on-remote"])
+        by_hand.reload()
+        assert by_hand.reasons == ["archived"]
+
+
 class GroupedWritesTest(OgpDBTestCase):
     """Links changing the same way share `updateMany`s; the stored documents do not change."""
 

@@ -11,7 +11,8 @@ code                    health    when
 ======================  ========  ==================================================
 gone                    gone      target hard-deleted (the link keeps its snapshot)
 deleted                 broken    target soft-deleted (`deleted` / `deleted_at`)
-archived                stale     target archived (`archived` / `archived_at`)
+archived                stale     target archived (`archived` / `archived_at`); archived by
+                                  udata's harvester: `archived:<harvest.archived_reason>`
 private                 stale     target private
 overdue                 stale     dataset late against its own frequency (udata's rule)
 overdue_promised        stale     dataset late against the frequency promised on the link
@@ -181,6 +182,17 @@ def _resource_reasons(resources: list[Mapping[str, Any]]) -> tuple[list[str], st
     return ["resources_unavailable", *unavailable], health
 
 
+def _archived_reason(target: Mapping[str, Any]) -> str:
+    """`archived`, or `archived:not-on-remote` when udata's harvester archived it.
+
+    The harvester archives what its source no longer publishes (`harvest.archived_reason`, the
+    field's name since udata 17.11): the producer did not withdraw it, and readers must know.
+    """
+    harvest = target.get("harvest") or {}
+    reason = harvest.get("archived_reason") if isinstance(harvest, Mapping) else None
+    return f"archived:{reason}" if reason else "archived"
+
+
 def diagnose(
     target_class: str,
     target: Mapping[str, Any] | None,
@@ -204,7 +216,7 @@ def diagnose(
     healths: list[str] = []
     for name in ("archived", "private"):
         if state[name]:
-            reasons.append(name)
+            reasons.append(_archived_reason(target) if name == "archived" else name)
             healths.append(REASON_HEALTH[name])
     if target_class == "Dataset":
         if overdue(target.get("frequency"), target.get("last_update"), now):

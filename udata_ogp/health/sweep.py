@@ -71,6 +71,9 @@ def _target_fields() -> dict[str, dict[str, int]]:
     fields["Dataset"].update(
         {"frequency": 1, "last_update": 1, "resources._id": 1, "resources.extras": 1}
     )
+    # Why udata's harvester archived it, so that the reason tells (see rules._archived_reason).
+    for class_name in ("Dataset", "Dataservice"):
+        fields[class_name]["harvest.archived_reason"] = 1
     # Tags too, so that a full sweep's tag links (`tagging.sync_tags`) come from the same read.
     for class_name in ("Dataset", "Reuse"):
         fields[class_name]["tags"] = 1

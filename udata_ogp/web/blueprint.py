@@ -62,7 +62,9 @@ LANG_COOKIE = "ogp_lang"
 REASON_LABELS = {
     "archived": L_("archived by its producer"),
     "deleted": L_("deleted by its producer"),
+    "archived:not-on-remote": L_("archived: its harvested source no longer publishes it"),
     "overdue": L_("update overdue"),
+    "overdue_promised": L_("update overdue against the promised frequency"),
     "resources_unavailable": L_("resources unavailable"),
     "no_resources": L_("no resources"),
     "private": L_("made private"),
@@ -122,8 +124,14 @@ def label(mapping: dict, key: Any, default: str | None = None) -> str:
     return default if default is not None else (str(key) if key else _("Unknown"))
 
 
-def reason_label(code: str) -> str:
-    return str(REASON_LABELS[code]) if code in REASON_LABELS else code
+def reason_label(reason: str) -> str:
+    """A reason (`code` or `code:detail`) as visitors read it; unknown ones verbatim."""
+    if reason in REASON_LABELS:
+        return str(REASON_LABELS[reason])
+    code, _, detail = reason.partition(":")
+    if code == "archived" and detail:
+        return _("archived by udata's harvester (%(reason)s)", reason=detail)
+    return reason
 
 
 def fmt_date(value: Any) -> str:
