@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bson import ObjectId
-from flask import g, has_request_context
+from flask import g, has_request_context, request
 from mongoengine import Q
 from udata.auth import admin_permission, current_user
 from udata.core.organization.permissions import AssignmentNeed, OrganizationNeed
@@ -102,11 +102,18 @@ def _edit_query(class_name: str) -> Q | None:
     return query
 
 
+def _request_cache() -> dict | None:
+    """Answers kept for this request only (not `g`: an app context may outlive requests)."""
+    if not has_request_context():
+        return None
+    return request.environ.setdefault("udata_ogp.visibility", {})
+
+
 def _cached(key: str, compute):
     """Once per request: a page and its lists ask the same question several times."""
-    if not has_request_context():
+    cache = _request_cache()
+    if cache is None:
         return compute()
-    cache = g.setdefault("_ogp_visibility", {})
     if key not in cache:
         cache[key] = compute()
     return cache[key]
@@ -265,8 +272,9 @@ def hidden_links(
         for link in candidates
         if _hidden_from(link, facts.get((link.target_class, link.target_id)))
     }
-    if has_request_context():
-        known = g.setdefault("_ogp_hidden_links", {})
+    cache = _request_cache()
+    if cache is not None:
+        known = cache.setdefault("hidden_links", {})
         for link in links:
             known[link.id] = link.id in hidden
     return hidden
@@ -276,7 +284,8 @@ def link_hidden(link: CommitmentLink) -> bool:
     """Whether this reader may not see the link's target (one link: see `hidden_links`)."""
     if link.target_id is None:
         return False
-    known = g.get("_ogp_hidden_links", {}) if has_request_context() else {}
+    cache = _request_cache()
+    known = cache.get("hidden_links", {}) if cache is not None else {}
     if link.id not in known:
         return link.id in hidden_links([link])
     return known[link.id]
