@@ -213,6 +213,25 @@ class VisibilityMatrixTest(OgpAPITestCase):
             assert CommitmentLink.objects(id=draft_link.id).count() == 1
 
 
+class HiddenWordingTest(OgpAPITestCase):
+    def test_reuse_and_english(self):
+        from udata.core.reuse.factories import ReuseFactory
+
+        w = build_world()
+        reuse = ReuseFactory(owner=w.users["producer"], title="Réutilisation retirée")
+        link = CommitmentLinkFactory(commitment=w.commitment, target=reuse, role="related")
+        type(reuse).objects(id=reuse.id).update(set__private=True)
+        url = f"/ogp/commitments/{w.commitment.slug}/"
+        french = self.client.get(url, headers=BROWSER).data.decode()
+        assert "Une réutilisation qui n’est pas (ou plus) publique" in french
+        assert "Réutilisation retirée" not in french
+        english = self.client.get(f"{url}?lang=en", headers=BROWSER).data.decode()
+        assert "A reuse that is not public (any more)" in english
+        assert "A dataset that is not public (any more)" in english
+        item = self.get(f"{API}/links/{link.id}/").json
+        assert item["hidden"] is True and item["element"] == {"class": "Reuse", "id": None}
+
+
 class SnapshotPublicTest(OgpAPITestCase):
     def test_link_records_whether_target_is_public(self):
         w = build_world()
