@@ -18,7 +18,10 @@ LAYERS = [
     "tasks",
     {"web", "api"},
     {"health", "plans"},
-    ("actions", "loading", "factories"),
+    ("actions", "factories"),
+    # What a reader sees (pages, API, feed, exports, badge all ask it); reads links' targets.
+    "visibility",
+    "loading",
     {"permissions", "targets"},
     "models",
     {"constants", "errors", "embedded"},

@@ -239,6 +239,11 @@ class LinkSnapshot(EmbeddedDocument):
     organization_id = field(StringField())
     page_url = field(StringField())
     api_url = field(StringField())
+    # Hard-deleted targets keep showing their snapshot only if they were public: a private
+    # dataset's title must not surface once udata itself forgets it.
+    public = field(
+        BooleanField(), description="Whether the target was public when last seen (link, sweep)"
+    )
 
 
 @generate_fields()

@@ -58,6 +58,11 @@ def state_of(class_name: str, raw: Mapping[str, Any]) -> dict[str, Any]:
     return {state: raw.get(name) for state, name in STATE_FIELDS[class_name].items()}
 
 
+def is_public(state: Mapping[str, Any]) -> bool:
+    """Whether udata shows a target to everyone: neither private nor deleted (archived is)."""
+    return not (state.get("deleted") or state.get("private"))
+
+
 def state_of_document(target) -> dict[str, Any]:
     return {
         state: getattr(target, name, None)
@@ -121,4 +126,5 @@ def snapshot_of(target) -> LinkSnapshot:
         organization_id=str(owner.id) if owner is not None else None,
         page_url=page_url(target),
         api_url=api_url,
+        public=is_public(state_of_document(target)),
     )

@@ -1,8 +1,9 @@
-"""What every resource of /api/1/ogp/ shares: the namespace, errors, bodies, look-ups, visibility.
+"""What every resource of /api/1/ogp/ shares: the namespace, errors, bodies, look-ups.
 
 Who may do what is decided in `udata_ogp.permissions`, writes with rules go through
 `udata_ogp.actions`; the resource modules only map HTTP onto them. Drafts are answered with 404
-to those who may not read them, so that their existence does not leak.
+to those who may not read them, so that their existence does not leak; what lists show is
+decided in `udata_ogp.visibility`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from mongoengine.fields import (
 )
 from udata.api import api
 from udata.api_fields import patch
-from udata.auth import admin_permission, current_user
 from udata.mongo.errors import FieldValidationError
 
 from udata_ogp.api.parsers import (
@@ -186,7 +186,7 @@ def save(obj) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Look-ups and visibility
+# Look-ups
 # ---------------------------------------------------------------------------------------------
 
 
@@ -221,34 +221,6 @@ def get_link(ident: str) -> CommitmentLink:
     if link is None or not can_read_commitment(link.commitment):
         raise NotFound(f"No link {ident!r}.", field="link")
     return link
-
-
-def _owners() -> list:
-    return [*current_user.organizations, current_user.id]
-
-
-def visible_plans():
-    """Published plans, and the drafts the current user edits."""
-    return ActionPlan.objects.visible_by_user(current_user, Q(published=True))
-
-
-def visible_commitments_query() -> Q | None:
-    """The commitments the current user may read, as a query (None: everything)."""
-    if admin_permission.can():
-        return None
-    published_plans = ActionPlan.objects(published=True).distinct("id")
-    query = Q(published=True, plan__in=published_plans)
-    if current_user.is_authenticated:
-        owners = _owners()
-        edited_plans = ActionPlan.objects.owned_by(*owners).distinct("id")
-        query |= Q(owner__in=[current_user.id]) | Q(organization__in=owners[:-1])
-        query |= Q(plan__in=edited_plans)
-    return query
-
-
-def visible_commitments():
-    query = visible_commitments_query()
-    return Commitment.objects(query) if query is not None else Commitment.objects
 
 
 plan_doc = {"params": {"plan": "Action plan id or slug"}}

@@ -18,7 +18,6 @@ from udata_ogp.api.base import (
     paginate,
     save,
     sort_key,
-    visible_commitments,
 )
 from udata_ogp.api.parsers import (
     COMMITMENT_SORTS,
@@ -29,6 +28,7 @@ from udata_ogp.permissions import (
     can_edit_commitment,
     can_edit_plan,
 )
+from udata_ogp.visibility import visible_commitments
 
 # ---------------------------------------------------------------------------------------------
 # Models

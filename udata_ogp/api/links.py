@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from bson import ObjectId
 from udata.api import API, api, fields
 from udata.auth import current_user
@@ -17,7 +19,6 @@ from udata_ogp.api.base import (
     json_object,
     ns,
     paginate,
-    visible_commitments_query,
 )
 from udata_ogp.api.parsers import (
     commitment_links_parser,
@@ -25,7 +26,14 @@ from udata_ogp.api.parsers import (
 )
 from udata_ogp.constants import TARGET_CLASSES
 from udata_ogp.errors import InvalidInput
+from udata_ogp.health.rules import reason_code
 from udata_ogp.models import Commitment, CommitmentLink
+from udata_ogp.visibility import (
+    hidden_links,
+    link_hidden,
+    reverse_lookup_query,
+    visible_commitments_query,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Models
@@ -43,8 +51,39 @@ element_fields = api.model(
 def _element(link: CommitmentLink) -> dict | None:
     if link.target_id is None:
         return None
-    return {"class": link.target_class, "id": str(link.target_id)}
+    # A hidden target keeps its class ("a dataset that is not public") but not its id.
+    return {"class": link.target_class, "id": None if link_hidden(link) else str(link.target_id)}
 
+
+def _unless_hidden(name: str):
+    """The generated field `name`, null for a reader who may not see the link's target."""
+    hidden_aware = copy.copy(CommitmentLink.__read_fields__[name])
+    hidden_aware.attribute = lambda link: None if link_hidden(link) else getattr(link, name)
+    if isinstance(hidden_aware, fields.Nested):
+        hidden_aware.allow_null = True
+    return hidden_aware
+
+
+def _codes(reasons) -> list[str]:
+    """Reason codes without their details (resource ids, statuses) of a hidden target."""
+    return [reason_code(reason) for reason in reasons or []]
+
+
+def _reasons(link: CommitmentLink) -> list[str]:
+    return _codes(link.reasons) if link_hidden(link) else list(link.reasons or [])
+
+
+def _health_history(link: CommitmentLink) -> list:
+    if not link_hidden(link):
+        return link.health_history
+    return [
+        {**event.to_mongo().to_dict(), "reasons": _codes(event.reasons)}
+        for event in link.health_history or []
+    ]
+
+
+_history_field = copy.copy(CommitmentLink.__read_fields__["health_history"])
+_history_field.attribute = _health_history
 
 link_fields = api.clone(
     "OgpCommitmentLink",
@@ -54,11 +93,20 @@ link_fields = api.clone(
             element_fields,
             attribute=_element,
             allow_null=True,
-            description="The linked object, like a topic element; null for expected data",
+            description="The linked object, like a topic element; null for expected data "
+            "(its id is null when `hidden`)",
         ),
         "expected": fields.Boolean(
             attribute=lambda o: o.target_id is None, description="Data expected, not published"
         ),
+        "hidden": fields.Boolean(
+            attribute=link_hidden,
+            description="The linked object is not public (any more) and you may not see it: "
+            "its id, snapshot and who linked it are left out",
+        ),
+        **{name: _unless_hidden(name) for name in ("target_id", "snapshot", "linked_by")},
+        "reasons": fields.List(fields.String, attribute=_reasons),
+        "health_history": _history_field,
     },
 )
 link_page_fields = api.model("OgpCommitmentLinkPage", fields.pager(link_fields))
@@ -87,6 +135,13 @@ LINK_UPDATE_KEYS = frozenset(CommitmentLink.__write_fields__)
 link_doc = {"params": {"link": "Link id"}}
 
 
+def paginate_links(queryset, args: dict):
+    """A page of links, with the hidden decision made for the whole page in one batch."""
+    page = paginate(queryset, args)
+    hidden_links(page.objects)
+    return page
+
+
 def _filter_links(queryset, args: dict):
     if args.get("role"):
         queryset = queryset(role=args["role"])
@@ -107,7 +162,7 @@ class CommitmentLinksAPI(API):
         """The datasets, reuses and dataservices (and expected data) serving a commitment"""
         args = commitment_links_parser.parse_args()
         obj = get_commitment(commitment)
-        return paginate(_filter_links(CommitmentLink.objects(commitment=obj), args), args)
+        return paginate_links(_filter_links(CommitmentLink.objects(commitment=obj), args), args)
 
     @api.secure
     @api.doc("ogp_create_commitment_link")
@@ -163,10 +218,15 @@ class LinksAPI(API):
         if len(targets) > 1:
             raise InvalidInput("Give one of dataset, reuse or dataservice.", field=targets[1])
         if targets:
-            links = CommitmentLink.objects.for_target(
-                {"dataset": "Dataset", "reuse": "Reuse", "dataservice": "Dataservice"}[targets[0]],
-                args[targets[0]],
-            )
+            target_class = {"dataset": "Dataset", "reuse": "Reuse", "dataservice": "Dataservice"}[
+                targets[0]
+            ]
+            links = CommitmentLink.objects.for_target(target_class, args[targets[0]])
+            # Links this reader may not see are left out: listing them would tell that this
+            # very private object serves the commitment.
+            shown = reverse_lookup_query(target_class, args[targets[0]])
+            if shown is not None:
+                links = links(shown)
         if args.get("commitment"):
             links = links(commitment=get_commitment(args["commitment"]))
         if args.get("plan"):
@@ -181,7 +241,7 @@ class LinksAPI(API):
             ids = [getattr(c, "id", c) for c in candidates]
             readable = Commitment.objects(query, id__in=ids).distinct("id")
             links = links(commitment__in=readable)
-        return paginate(links, args)
+        return paginate_links(links, args)
 
 
 @ns.route("/links/<string:link>/", endpoint="ogp_link", doc=link_doc)

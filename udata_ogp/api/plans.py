@@ -14,7 +14,6 @@ from udata_ogp.api.base import (
     plan_doc,
     save,
     sort_key,
-    visible_plans,
 )
 from udata_ogp.api.parsers import (
     PLAN_SORTS,
@@ -24,6 +23,7 @@ from udata_ogp.models import ActionPlan, Commitment, CommitmentLink
 from udata_ogp.permissions import (
     can_edit_plan,
 )
+from udata_ogp.visibility import visible_plans
 
 # ---------------------------------------------------------------------------------------------
 # Action plans

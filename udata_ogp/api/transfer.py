@@ -11,6 +11,7 @@ from udata_ogp.api.parsers import (
     export_parser,
     import_parser,
 )
+from udata_ogp.visibility import plan_commitments
 
 # ---------------------------------------------------------------------------------------------
 # Models
@@ -94,7 +95,8 @@ class PlanExportAPI(API):
         args = export_parser.parse_args()
         obj = get_plan(plan)
         fmt = args.get("format") or "json"
-        text = export_plan(obj, fmt)
+        # The same rule as the page export (administrators read everything).
+        text = export_plan(obj, fmt, commitments=plan_commitments(obj))
         mimetype = "text/csv" if fmt == "csv" else "application/json"
         response = Response(text, mimetype=mimetype)
         response.headers["Content-Disposition"] = f'attachment; filename="{obj.slug}.{fmt}"'

@@ -33,7 +33,7 @@ from udata_ogp.constants import HEALTH_ORDER
 from udata_ogp.health.rules import HealthSettings, diagnose, evaluate
 from udata_ogp.health.storage import bulk_update, chunks, grouped_updates, raw_collection
 from udata_ogp.models import Commitment, CommitmentLink
-from udata_ogp.targets import STATE_FIELDS, target_model
+from udata_ogp.targets import STATE_FIELDS, is_public, state_of, target_model
 
 __all__ = (
     "LINK_FIELDS",
@@ -60,6 +60,8 @@ LINK_FIELDS = {
         "failure_count",
         "promised_frequency",
         "source",
+        # Whether the target was public when last seen, refreshed here (`public_change`).
+        "snapshot",
     )
 }
 
@@ -197,6 +199,22 @@ def preload_dense() -> dict[str, dict[ObjectId, dict]]:
     return preloaded
 
 
+def public_change(link: dict, class_name: str, target: dict | None) -> dict[str, Any]:
+    """The `$set` refreshing `snapshot.public` from the target just read (empty: unchanged).
+
+    A hard-deleted target keeps what was last seen: that is what the snapshot is for.
+    """
+    if target is None:
+        return {}
+    public = is_public(state_of(class_name, target))
+    snapshot = link.get("snapshot")
+    if not isinstance(snapshot, dict):
+        return {"snapshot": {"public": public}}
+    if snapshot.get("public") is public:
+        return {}
+    return {"snapshot.public": public}
+
+
 def _merge_probe_facts(targets: dict, now: datetime) -> None:
     """Overlay the plugin's own URL probe results where hydra wrote nothing (probe opt-in)."""
     if not current_app.config.get("OGP_URL_PROBE"):
@@ -282,11 +300,12 @@ def check_links(
             result.health[evaluation.health] += 1
             touched.add(link["commitment"])
             groups[(link["commitment"], evaluation.health, link.get("role"))] += 1
-            if not evaluation.changed:
+            visibility = public_change(link, ref[0], targets.get(ref))
+            if not evaluation.changed and not visibility:
                 continue
             update: dict[str, Any] = {}
-            if evaluation.changes:
-                update["$set"] = evaluation.changes
+            if evaluation.changes or visibility:
+                update["$set"] = {**evaluation.changes, **visibility}
             if evaluation.event is not None:
                 update["$push"] = {
                     "health_history": {"$each": [evaluation.event], "$slice": -HISTORY_KEPT}

@@ -6,6 +6,7 @@ export says" and "what counts as unchanged" cannot drift apart.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from mongoengine import EmbeddedDocument
@@ -59,17 +60,25 @@ def commitment_dict(commitment: Commitment) -> dict:
     return _fields(commitment, pf.COMMITMENT_FIELDS)
 
 
-def plan_document(plan: ActionPlan) -> dict:
-    """The canonical document of a stored plan, commitments by number."""
+def plan_document(plan: ActionPlan, commitments: Iterable[Commitment] | None = None) -> dict:
+    """The canonical document of a stored plan, commitments by number.
+
+    `commitments`: those the reader may read (`udata_ogp.visibility.plan_commitments`), in
+    order; all of them when None (the administrators' CLI).
+    """
     return {
         "format": pf.FORMAT,
         "plan": plan_dict(plan),
-        "commitments": [commitment_dict(c) for c in plan.commitments],
+        "commitments": [
+            commitment_dict(c) for c in (plan.commitments if commitments is None else commitments)
+        ],
     }
 
 
-def export_plan(plan: ActionPlan, fmt: str = "json") -> str:
-    doc = plan_document(plan)
+def export_plan(
+    plan: ActionPlan, fmt: str = "json", commitments: Iterable[Commitment] | None = None
+) -> str:
+    doc = plan_document(plan, commitments)
     if fmt == "json":
         return pf.dump_json(doc)
     if fmt == "csv":

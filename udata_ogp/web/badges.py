@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from flask import Response
 from markupsafe import escape
+from udata.auth import current_user
 from udata.i18n import gettext as _
 from udata.i18n import ngettext
 
 from udata_ogp.loading import ref_id
-from udata_ogp.models import ActionPlan, Commitment, CommitmentLink
+from udata_ogp.models import CommitmentLink
+from udata_ogp.visibility import visible_commitments
 from udata_ogp.web.blueprint import blueprint, dataset_or_404
 
 # Width of a character of 11px Verdana, roughly: badges are sized without a font engine.
@@ -16,12 +18,11 @@ CHAR_WIDTH = 7
 
 
 def served_commitments(dataset) -> int:
+    """The commitments the dataset serves that the visitor may read (what the API lists)."""
     ids = {ref_id(raw.get("commitment")) for raw in _links(dataset)}
     if not ids:
         return 0
-    plans = ActionPlan.objects(published=True).only("id").as_pymongo()
-    published_plans = [raw["_id"] for raw in plans]
-    return Commitment.objects(id__in=list(ids), published=True, plan__in=published_plans).count()
+    return visible_commitments().filter(id__in=list(ids)).count()
 
 
 def _links(dataset):
@@ -50,5 +51,7 @@ def dataset_badge(ident: str):
     right = ngettext("%(num)d commitment", "%(num)d commitments", count)
     svg = badge_svg(_("OGP"), right, "#000091" if count else "#666666")
     response = Response(svg, mimetype="image/svg+xml")
-    response.headers["Cache-Control"] = "public, max-age=300"
+    # A signed-in visitor may count drafts they edit: no shared cache may keep that answer.
+    scope = "private" if current_user.is_authenticated else "public"
+    response.headers["Cache-Control"] = f"{scope}, max-age=300"
     return response

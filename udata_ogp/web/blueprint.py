@@ -34,9 +34,8 @@ from udata_ogp.constants import (
     OGP_VALUES,
     PLAN_STATUS,
 )
-from udata_ogp.models import ActionPlan, Commitment, localized
+from udata_ogp.models import ActionPlan, Commitment, CommitmentLink, localized
 from udata_ogp.permissions import (
-    can_edit_plan,
     can_edit_target,
     can_read_commitment,
     can_read_plan,
@@ -237,6 +236,22 @@ def commitment_or_404(slug: str) -> Commitment:
     return commitment
 
 
+def link_or_404(link_id: str) -> CommitmentLink:
+    """A link of a commitment the visitor may read; the same 404 for a missing one.
+
+    Form handlers redirect to the link's commitment page: answering differently for a draft's
+    link would tell its slug to anyone holding a link id.
+    """
+    link = None
+    try:
+        link = CommitmentLink.objects(id=ObjectId(link_id)).first()
+    except (InvalidId, TypeError):
+        pass
+    if link is None or not can_read_commitment(link.commitment):
+        abort(404)
+    return link
+
+
 def dataset_or_404(ident: str):
     from udata.models import Dataset
 
@@ -252,20 +267,6 @@ def dataset_or_404(ident: str):
     if (dataset.deleted or dataset.private) and not can_edit_target(dataset):
         abort(404)
     return dataset
-
-
-def visible_commitments(plan: ActionPlan) -> list[Commitment]:
-    commitments = list(Commitment.objects(plan=plan).order_by("number"))
-    if can_edit_plan_cached(plan):
-        return commitments
-    return [c for c in commitments if c.published]
-
-
-def can_edit_plan_cached(plan: ActionPlan) -> bool:
-    cache = g.setdefault("_ogp_plan_edit", {})
-    if plan.id not in cache:
-        cache[plan.id] = can_edit_plan(plan)
-    return cache[plan.id]
 
 
 def init_app(app) -> None:

@@ -10,9 +10,12 @@ from flask import Response, abort, url_for
 from udata.i18n import gettext as _
 
 from udata_ogp.constants import COMPLETION, HEALTH, LINK_ROLES
+from udata_ogp.health.rules import reason_code
 from udata_ogp.loading import ref_id
-from udata_ogp.models import Commitment, CommitmentLink, localized
+from udata_ogp.models import CommitmentLink, localized
+from udata_ogp.visibility import hidden_links, plan_commitments
 from udata_ogp.web.blueprint import blueprint, current_lang, label, plan_or_404, reason_label
+from udata_ogp.web.rows import hidden_title
 
 FEED_SIZE = 50
 
@@ -24,10 +27,10 @@ def _aware(value: datetime | None) -> datetime:
 
 
 def plan_events(plan, lang: str) -> list[dict[str, Any]]:
-    """The plan's latest events, newest first: two queries whatever the plan's size."""
+    """The plan's latest events, newest first: a few queries whatever the plan's size."""
     commitments = {
         c.id: c
-        for c in Commitment.objects(plan=plan, published=True).only(
+        for c in plan_commitments(plan).only(
             "id", "slug", "number", "title", "title_en", "status_history"
         )
     }
@@ -51,18 +54,32 @@ def plan_events(plan, lang: str) -> list[dict[str, Any]]:
                     + (f"\n{change.evidence_url}" if change.evidence_url else ""),
                 }
             )
-    links = (
+    links = list(
         CommitmentLink.objects(commitment__in=list(commitments))
-        .only("id", "commitment", "title", "snapshot", "role", "created_at", "health_history")
+        .only(
+            "id",
+            "commitment",
+            "target_class",
+            "target_id",
+            "title",
+            "snapshot",
+            "role",
+            "created_at",
+            "health_history",
+        )
         .no_dereference()
         .order_by("-created_at")
     )
+    hidden = hidden_links(links)
     for link in links:
         commitment = commitments.get(ref_id(link.commitment))
         if commitment is None:
             continue
         url = url_for("ogp.commitment", slug=commitment.slug, _external=True)
-        title = (link.snapshot.title if link.snapshot else None) or link.title or ""
+        if link.id in hidden:
+            title = hidden_title(link.target_class)
+        else:
+            title = (link.snapshot.title if link.snapshot else None) or link.title or ""
         name = f"{commitment.number}. {localized(commitment, 'title', lang)}"
         events.append(
             {
@@ -86,7 +103,10 @@ def plan_events(plan, lang: str) -> list[dict[str, Any]]:
                         "health": label(HEALTH, event.health_to),
                     },
                     "link": url,
-                    "description": ", ".join(reason_label(r) for r in event.reasons or []),
+                    "description": ", ".join(
+                        reason_label(reason_code(r) if link.id in hidden else r)
+                        for r in event.reasons or []
+                    ),
                 }
             )
     events.sort(key=lambda event: event["at"], reverse=True)
@@ -128,7 +148,8 @@ def plan_export(slug: str, fmt: str):
         from udata_ogp.plans.exporting import export_plan
     except ImportError:  # written by another part of the project; absent in old trees
         abort(404)
-    data = export_plan(plan, fmt)
+    # What the visitor reads, not the whole plan: drafts stay out of public exports.
+    data = export_plan(plan, fmt, commitments=plan_commitments(plan))
     if isinstance(data, str):
         data = data.encode("utf-8")
     response = Response(data, mimetype=EXPORT_TYPES[fmt])

@@ -12,7 +12,6 @@ from typing import Any
 from bson import ObjectId
 from bson.errors import InvalidId
 from flask import (
-    abort,
     flash,
     redirect,
     request,
@@ -22,7 +21,7 @@ from udata.i18n import gettext as _
 
 from udata_ogp.actions import change_status, create_link, delete_link
 from udata_ogp.errors import OgpError
-from udata_ogp.models import Commitment, CommitmentLink
+from udata_ogp.models import Commitment
 from udata_ogp.permissions import (
     can_read_commitment,
 )
@@ -31,6 +30,7 @@ from udata_ogp.web.blueprint import (
     blueprint,
     commitment_or_404,
     dataset_or_404,
+    link_or_404,
     user_or_none,
 )
 
@@ -75,12 +75,7 @@ def commitment_link(slug: str):
 
 @blueprint.route("/links/<link_id>/delete", methods=["POST"])
 def link_delete(link_id: str):
-    try:
-        link = CommitmentLink.objects(id=ObjectId(link_id)).first()
-    except (InvalidId, TypeError):
-        link = None
-    if link is None:
-        abort(404)
+    link = link_or_404(link_id)
     back = back_to(url_for("ogp.commitment", slug=link.commitment.slug))
     return _form_outcome(lambda: delete_link(link), _("The link was removed."), back)
 

@@ -26,10 +26,10 @@ from udata_ogp.constants import (
 from udata_ogp.loading import ref_id
 from udata_ogp.models import ActionPlan, Commitment, CommitmentLink, localized
 from udata_ogp.permissions import (
-    admin_permission,
     can_edit_commitment,
     can_edit_target,
 )
+from udata_ogp.visibility import plan_commitments, visible_commitments, visible_plans
 from udata_ogp.web.blueprint import (
     blueprint,
     commitment_or_404,
@@ -38,7 +38,6 @@ from udata_ogp.web.blueprint import (
     label,
     plan_or_404,
     user_or_none,
-    visible_commitments,
 )
 from udata_ogp.web.rows import LinkRow, build_rows, links_page, user_org_ids
 
@@ -78,9 +77,7 @@ def _plan_stats(plans: list[ActionPlan]) -> dict[Any, dict[str, Any]]:
     stats: dict[Any, dict[str, Any]] = {
         plan.id: {"count": 0, "status": Counter()} for plan in plans
     }
-    query = Commitment.objects(plan__in=[plan.id for plan in plans])
-    if not admin_permission.can():
-        query = query.filter(published=True)
+    query = visible_commitments().filter(plan__in=[plan.id for plan in plans])
     for raw in query.only("plan", "status").as_pymongo():
         entry = stats.get(ref_id(raw.get("plan")))
         if entry is not None:
@@ -96,8 +93,7 @@ def _plan_stats(plans: list[ActionPlan]) -> dict[Any, dict[str, Any]]:
 
 @blueprint.route("/")
 def index():
-    query = ActionPlan.objects if admin_permission.can() else ActionPlan.objects.published()
-    plans = list(query.order_by("-start", "title"))
+    plans = list(visible_plans().order_by("-start", "title"))
     stats = _plan_stats(plans)
     return render_template(
         "ogp/index.html",
@@ -130,7 +126,7 @@ def _matches(commitment: Commitment, filters: dict[str, str], healths: dict) -> 
 @blueprint.route("/plans/<slug>/")
 def plan(slug: str):
     plan = plan_or_404(slug)
-    commitments = visible_commitments(plan)
+    commitments = list(plan_commitments(plan))
     healths: dict[Any, Counter] = defaultdict(Counter)
     links = CommitmentLink.objects(commitment__in=[c.id for c in commitments])
     for raw in links.only("commitment", "health").as_pymongo():
@@ -213,16 +209,13 @@ def _dataset_links(dataset) -> list[tuple[LinkRow, Commitment, ActionPlan]]:
     links = list(CommitmentLink.objects.for_target("Dataset", dataset.id).no_dereference())
     commitment_ids = {ref_id(link.commitment) for link in links}
     commitments = {
-        c.id: c
-        for c in Commitment.objects(id__in=list(commitment_ids)).no_dereference()
-        if c.published or admin_permission.can()
+        c.id: c for c in visible_commitments().filter(id__in=list(commitment_ids)).no_dereference()
     }
     plans = {
         p.id: p
         for p in ActionPlan.objects(id__in=list({ref_id(c.plan) for c in commitments.values()}))
-        if p.published or admin_permission.can()
     }
-    rows = build_rows(links)
+    rows = build_rows([link for link in links if ref_id(link.commitment) in commitments])
     result = []
     for row in rows:
         commitment = commitments.get(ref_id(row.link.commitment))

@@ -12,8 +12,10 @@ from udata.i18n import gettext as _
 from udata_ogp.constants import (
     LINK_ROLES,
 )
+from udata_ogp.health.rules import reason_code
 from udata_ogp.loading import TargetInfo, load_targets, ref_id
 from udata_ogp.models import Commitment, CommitmentLink
+from udata_ogp.visibility import hidden_links
 from udata_ogp.web.blueprint import user_or_none
 
 LINKS_PER_PAGE = 50
@@ -25,6 +27,14 @@ ROLE_ORDER = list(LINK_ROLES)
 # ---------------------------------------------------------------------------------------------
 
 
+def hidden_title(class_name: str | None) -> str:
+    """What a visitor who may not see a link's target reads in place of its title."""
+    return {
+        "Reuse": _("A reuse that is not public (any more)"),
+        "Dataservice": _("An API that is not public (any more)"),
+    }.get(class_name or "", _("A dataset that is not public (any more)"))
+
+
 @dataclass
 class LinkRow:
     """One link as a page shows it: target, producer, health, why it is linked."""
@@ -34,6 +44,8 @@ class LinkRow:
     health: str
     reasons: list[str] = field(default_factory=list)
     can_remove: bool = False
+    # The visitor may not see the target (`udata_ogp.visibility`): nothing of it is shown.
+    hidden: bool = False
 
     @property
     def expected(self) -> bool:
@@ -45,6 +57,8 @@ class LinkRow:
 
     @property
     def title(self) -> str:
+        if self.hidden:
+            return hidden_title(self.link.target_class)
         if self.target is not None and self.target.exists and self.target.title:
             return self.target.title
         snapshot = self.link.snapshot
@@ -52,12 +66,14 @@ class LinkRow:
 
     @property
     def url(self) -> str | None:
-        if self.target is not None and self.target.exists:
+        if self.target is not None and self.target.exists and not self.hidden:
             return self.target.url
         return None
 
     @property
     def producer(self) -> str | None:
+        if self.hidden:
+            return None
         if self.target is not None and self.target.exists and self.target.producer:
             return self.target.producer
         snapshot = self.link.snapshot
@@ -65,7 +81,9 @@ class LinkRow:
 
     @property
     def last_update(self):
-        return self.target.last_update if self.target is not None else None
+        if self.hidden or self.target is None:
+            return None
+        return self.target.last_update
 
     @property
     def kind(self) -> str:
@@ -100,8 +118,11 @@ def user_org_ids() -> set:
 
 
 def build_rows(links: list[CommitmentLink], editor: bool = False) -> list[LinkRow]:
+    """Rows of links; `editor`: the visitor edits the commitment(s) of all these links."""
     targets = load_targets((link.target_class, link.target_id) for link in links)
     offer = _removable_hint(user_org_ids() if current_user.is_authenticated else set(), editor)
+    edited = {ref_id(link.commitment) for link in links} if editor else None
+    hidden = hidden_links(links, targets, edited)
     rows = []
     for link in links:
         target = (
@@ -114,7 +135,10 @@ def build_rows(links: list[CommitmentLink], editor: bool = False) -> list[LinkRo
             health = "gone"
             if "gone" not in reasons:
                 reasons.append("gone")
-        rows.append(LinkRow(link, target, health, reasons, offer(link, target)))
+        if link.id in hidden:
+            # Reason details name the target's resources: only the codes are shown.
+            reasons = list(dict.fromkeys(reason_code(reason) for reason in reasons))
+        rows.append(LinkRow(link, target, health, reasons, offer(link, target), link.id in hidden))
     return rows
 
 
