@@ -260,7 +260,29 @@ def can_edit_plan_cached(plan: ActionPlan) -> bool:
     return cache[plan.id]
 
 
+def _keep_plugin_404s(app) -> None:
+    """Let the pages' own 404 page through udata's app-wide swap of HTML 404s.
+
+    udata's `return_404_html_if_requested` (an `after_request` hook of the app, which Flask runs
+    after the blueprint's) replaces any 404 with its bare `404.html` when the client prefers
+    `text/html`, as every browser does. It is wrapped, not removed: 404s outside /ogp/ (its API
+    included) still get udata's page.
+    """
+    from udata.app import return_404_html_if_requested
+
+    def udata_404_outside_ogp(response: Response) -> Response:
+        if request.blueprint == blueprint.name:
+            return response
+        return return_404_html_if_requested(response)
+
+    hooks = app.after_request_funcs.get(None, [])
+    app.after_request_funcs[None] = [
+        udata_404_outside_ogp if hook is return_404_html_if_requested else hook for hook in hooks
+    ]
+
+
 def init_app(app) -> None:
+    _keep_plugin_404s(app)
     # udata registers its sanitising `markdown` filter in `standalone()`; tests and bare apps
     # may not have run it.
     if "markdown" not in app.jinja_env.filters:
