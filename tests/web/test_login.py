@@ -9,6 +9,7 @@ the token its page printed.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import urljoin
 
 import lxml.html
 import pytest
@@ -34,22 +35,24 @@ def form_fields(html: str, action_ends: str) -> tuple[str, dict[str, str]]:
 
 
 def sign_in(server: str, email: str, password: str, page: str) -> requests.Session:
-    """udata's login form, as a browser fills it: GET the form, POST it back with its token."""
+    """As a visitor does: the page's sign-in link, udata's form filled in, back to the page."""
     browser = requests.Session()
     browser.headers.update(BROWSER_HEADERS)
-    form_page = browser.get(f"{server}/login/", params={"next": page}, timeout=30)
+    shown = browser.get(f"{server}{page}", timeout=30)
+    assert shown.status_code == 200
+    (href,) = lxml.html.fromstring(shown.text).xpath(
+        "//header//a[contains(@href, '/login/')]/@href"
+    )
+    form_page = browser.get(urljoin(shown.url, href), timeout=30)
     assert form_page.status_code == 200, form_page.text[:2000]
     action, fields = form_fields(form_page.text, "/login/")
     assert fields.get("csrf_token"), "CSRF must be on for this test to mean anything"
     fields.update(email=email, password=password)
     signed_in = browser.post(
-        requests.compat.urljoin(form_page.url, action),
-        data=fields,
-        allow_redirects=False,
-        timeout=30,
+        urljoin(form_page.url, action), data=fields, allow_redirects=False, timeout=30
     )
     assert signed_in.status_code in (302, 303), signed_in.text[:2000]
-    assert signed_in.headers["Location"].endswith(page), signed_in.headers["Location"]
+    assert urljoin(server, signed_in.headers["Location"]) == f"{server}{page}"
     return browser
 
 
@@ -90,7 +93,7 @@ class DemoSignInTest(OgpAPITestCase):
         link = CommitmentLink.objects.get(commitment=commitment, target_id=target.id)
         assert link.role == "contributes"
         assert link.linked_by.email == producer.email
-        back = browser.get(requests.compat.urljoin(server, posted.headers["Location"]), timeout=30)
+        back = browser.get(urljoin(server, posted.headers["Location"]), timeout=30)
         assert "Hackathon 2018" in back.text
 
     def test_demo_accounts_are_distinct_users(self, server, demo):
