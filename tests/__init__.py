@@ -11,6 +11,14 @@ from udata.tests.api import PytestOnlyAPITestCase, PytestOnlyDBTestCase
 import udata_ogp
 from udata_ogp.embedded import mongomock_settings, server_settings
 
+# What Chromium sends for a page: udata answers HTML 404s differently when the client prefers
+# text/html, so page tests send this rather than the test client's bare default.
+BROWSER_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,"
+    "image/apng,*/*;q=0.8",
+    "Accept-Language": "fr-FR,fr;q=0.9,en;q=0.8",
+}
+
 
 def ogp_test_settings() -> type:
     url = os.environ.get("OGP_TEST_DB_URL")

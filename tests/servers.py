@@ -1,4 +1,4 @@
-"""Helpers to start local servers for tests and benches: free ports, SecantusDB, Redis."""
+"""Helpers to start local servers for tests and benches: free ports, SecantusDB, Redis, the app."""
 
 from __future__ import annotations
 
@@ -6,8 +6,13 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from werkzeug.serving import make_server
 
 
 def _free_port() -> int:
@@ -100,3 +105,22 @@ def stop(proc: subprocess.Popen | None, timeout: float = 10) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=timeout)
+
+
+@contextmanager
+def serve_app(app) -> Iterator[str]:
+    """The app on a real HTTP server in a thread of this process: yields its base URL.
+
+    In this process because the embedded database lives here. Testing settings name a fake host
+    (`local.test`); clients reach the real one, so `SERVER_NAME` follows the port.
+    """
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    port = server.server_port
+    app.config["SERVER_NAME"] = f"127.0.0.1:{port}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)

@@ -52,3 +52,17 @@ class DemoContentTest(OgpAPITestCase):
         response = self.client.get(url_for("ogp.plan", slug=content.plan_slug))
         assert response.status_code == 200
         assert "Désigner des administrateurs ministériels des données" in response.text
+
+
+def test_demo_cookies_work_on_plain_http_and_production_keeps_secure_ones():
+    from udata import settings
+
+    import udata_ogp
+    from udata_ogp.demo import demo_settings
+
+    demo = demo_settings()
+    assert demo.SESSION_COOKIE_SECURE is False
+    assert demo.REMEMBER_COOKIE_SECURE is False
+    # Only the demo: a portal keeps udata's Secure session cookie.
+    assert settings.Defaults.SESSION_COOKIE_SECURE is True
+    assert not any("COOKIE" in key for key in udata_ogp.DEFAULTS)

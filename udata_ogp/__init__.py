@@ -21,6 +21,9 @@ DEFAULTS: dict[str, object] = {
     "OGP_NOTICES": False,
     # Links per Celery sub-task of the sweep; 0 sweeps in one task (see udata_ogp.tasks).
     "OGP_SWEEP_FANOUT": 0,
+    # Where the pages' sign-in link leads (`next=` the page added): a portal whose front end is
+    # cdata signs people in there; None is udata's own login page.
+    "OGP_LOGIN_URL": None,
 }
 
 

@@ -118,6 +118,14 @@ EXPECTED_DATA = [
 ]
 
 
+# The demo serves plain http on 127.0.0.1: a cookie marked Secure (udata's default, right for
+# production) would never come back and every sign-in would be forgotten at the next page.
+DEMO_COOKIE_SETTINGS: dict[str, object] = {
+    "SESSION_COOKIE_SECURE": False,
+    "REMEMBER_COOKIE_SECURE": False,
+}
+
+
 @dataclass
 class DemoAccount:
     email: str
@@ -159,6 +167,7 @@ def demo_settings() -> type:
             "LOGGER_HANDLER_POLICY": "never",
             "SITE_TITLE": "Portail démo udata-ogp",
             "DEFAULT_LANGUAGE": "fr",
+            **DEMO_COOKIE_SETTINGS,
         },
     )
 
@@ -172,19 +181,25 @@ def create_demo_app():
 
 
 def _user(email: str, first: str, last: str, password: str, admin: bool = False):
-    from flask_security.utils import hash_password
-    from udata.core.user.models import Role, User
+    """An account made as `udata user create` makes one: through Flask-Security's datastore.
 
-    roles = [Role.objects.get_or_create(name="admin")[0]] if admin else []
-    return User.objects.create(
+    The datastore gives each user its `fs_uniquifier`, which the session cookie and udata's
+    permissions (`UserNeed`) identify the user by: without it a web sign-in does not hold and
+    every account is the same user to `OwnablePermission`.
+    """
+    from flask_security.utils import hash_password
+    from udata.models import datastore
+
+    user = datastore.create_user(
         email=email,
         first_name=first,
         last_name=last,
         password=hash_password(password),
-        active=True,
         confirmed_at=datetime.now(UTC),
-        roles=roles,
     )
+    if admin:
+        datastore.add_role_to_user(user, datastore.find_or_create_role("admin"))
+    return user
 
 
 def _api_key(user) -> str:

@@ -1,22 +1,28 @@
-"""Headless Chromium against the running app: the commitment page shows its datasets.
+"""Headless Chromium against the running app: the commitment page shows its datasets; a demo
+producer signs in through udata's login form and links a dataset with the page's form.
 
 The app is served by werkzeug in a thread of the test process (the embedded database lives in
-this process). CI installs Debian's `chromium`; without it this test fails on purpose.
+this process). CI installs Debian's `chromium`; without it these tests fail on purpose. The
+sign-in test drives it with Playwright (the Python package, on Debian's browser: Playwright's own
+browser download is never used).
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 
 import pytest
 from markupsafe import escape
-from werkzeug.serving import make_server
+from playwright.sync_api import expect, sync_playwright
 
 from tests import OgpAPITestCase
+from tests.servers import serve_app
 from tests.web.test_pages import C5_TITLE, DPE, DVF, EXPECTED, GONE, build_france_plan
+from udata_ogp.demo import DEMO_COOKIE_SETTINGS, load_demo_content
+from udata_ogp.models import ActionPlan, Commitment, CommitmentLink
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -41,15 +47,8 @@ def chromium() -> str:
 class BrowserTest(OgpAPITestCase):
     @pytest.fixture
     def server(self, app) -> Iterator[str]:
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        port = server.server_port
-        # Testing settings name a fake host; the browser reaches the real one.
-        app.config["SERVER_NAME"] = f"127.0.0.1:{port}"
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        yield f"http://127.0.0.1:{port}"
-        server.shutdown()
-        thread.join(timeout=10)
+        with serve_app(app) as base:
+            yield base
 
     def run_chromium(self, tmp_path, *args: str) -> subprocess.CompletedProcess:
         profile = tmp_path / "profile"
@@ -84,3 +83,58 @@ class BrowserTest(OgpAPITestCase):
         assert data_png.startswith(b"\x89PNG")
         assert len(data_png) > 20_000, "a blank page would be a few kilobytes"
         print(f"screenshot: {shot}")
+
+
+class DemoSignInBrowserTest(OgpAPITestCase):
+    """The demo's settings (plain-http cookies) with CSRF on, as the demo serves them."""
+
+    def get_settings(self, request):
+        base = super().get_settings(request)
+        return type("OgpDemoBrowser", (base,), {**DEMO_COOKIE_SETTINGS, "WTF_CSRF_ENABLED": True})
+
+    @pytest.fixture
+    def server(self, app) -> Iterator[str]:
+        with serve_app(app) as base:
+            yield base
+
+    def test_producer_signs_in_and_links_a_dataset_in_chromium(self, server, tmp_path):
+        content = load_demo_content()
+        producer = content.accounts[1]
+        plan = ActionPlan.objects.get(slug=content.plan_slug)
+        commitment = Commitment.objects.get(plan=plan, number=8)
+        page_url = f"{server}/ogp/commitments/{commitment.slug}/"
+        from udata.models import Dataset
+
+        dataset = Dataset.objects.get(slug="enquete-sur-le-hackathon-datafin-de-juin-2018")
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=chromium(), args=["--no-sandbox", "--disable-dev-shm-usage"]
+            )
+            try:
+                page = browser.new_page(locale="fr-FR")
+                page.set_default_timeout(60_000)
+                page.goto(page_url)
+                page.get_by_role("link", name="Se connecter pour lier vos données").click()
+                page.wait_for_url(re.compile(r"/login/"))
+                page.fill("input[name=email]", producer.email)
+                page.fill("input[name=password]", producer.password)
+                page.locator("form[action*='/login/'] button[type=submit]").click()
+                page.wait_for_url(page_url)
+                expect(page.locator("header")).to_contain_text("Paul Producteur")
+
+                form = page.locator("form[action$='/links']")
+                form.locator("select[name=target]").select_option(f"Dataset:{dataset.id}")
+                form.locator("select[name=role]").select_option("contributes")
+                form.locator("textarea[name=note], input[name=note]").fill("Hackathon 2018")
+                form.locator("button[type=submit]").click()
+                page.wait_for_url(re.compile(re.escape(page_url)))
+                expect(page.locator(".ogp-messages")).to_contain_text("Le lien a été ajouté.")
+                expect(page.locator("main")).to_contain_text("Hackathon 2018")
+                page.screenshot(path=str(tmp_path / "signed-in.png"), full_page=True)
+            finally:
+                browser.close()
+
+        link = CommitmentLink.objects.get(commitment=commitment, target_id=dataset.id)
+        assert link.linked_by.email == producer.email
+        assert link.role == "contributes"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from bson import ObjectId
 from bson.errors import InvalidId
@@ -17,6 +17,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     g,
     render_template,
     request,
@@ -26,6 +27,7 @@ from flask_babel import format_date, refresh
 from udata.auth import current_user
 from udata.i18n import gettext as _
 from udata.i18n import lazy_gettext as L_
+from werkzeug.routing import BuildError
 
 from udata_ogp.constants import (
     COMPLETION,
@@ -100,17 +102,36 @@ def current_lang() -> str:
     return getattr(g, "lang_code", None) or "fr"
 
 
+def _page_address() -> tuple[str, dict[str, list[str]]]:
+    """Path and query arguments of the page being shown, as a GET reaches it.
+
+    A page rendered from a POST (a form's error, a 404 of a form) is shown at the form's
+    address, which answers POST only. Every page form names the page it belongs to in its
+    `next` field (the `csrf_field` macro), so that is the page's address then.
+    """
+    if request.method in ("GET", "HEAD"):
+        return request.path, request.args.to_dict(flat=False)
+    parts = urlsplit(back_to(url_for("ogp.index")))
+    return parts.path, parse_qs(parts.query, keep_blank_values=True)
+
+
+def page_path() -> str:
+    """The page's GET address (path and query): where links back to this page lead."""
+    path, args = _page_address()
+    return f"{path}?{urlencode(args, doseq=True)}" if args else path
+
+
 def lang_url(lang: str) -> str:
     """This page in another language (the other query arguments kept)."""
-    args = request.args.to_dict(flat=False)
+    path, args = _page_address()
     args["lang"] = [lang]
-    return f"{request.path}?{urlencode(args, doseq=True)}"
+    return f"{path}?{urlencode(args, doseq=True)}"
 
 
 def page_url_with(**changes: Any) -> str:
-    args = request.args.to_dict(flat=True)
-    args.update({key: str(value) for key, value in changes.items() if value is not None})
-    return f"{request.path}?{urlencode(args)}"
+    path, args = _page_address()
+    args.update({key: [str(value)] for key, value in changes.items() if value is not None})
+    return f"{path}?{urlencode(args, doseq=True)}"
 
 
 def _dsfr_available() -> bool:
@@ -150,12 +171,30 @@ def content_lang(obj: Any, name: str) -> str:
     return "fr"
 
 
-def _auth_url(endpoint: str) -> str | None:
-    """udata's own sign-in / sign-out pages (Flask-Security), back to this page after."""
+def _with_next(url: str) -> str:
+    """`url` with `next=` this page's GET address added to its own query arguments."""
+    parts = urlsplit(url)
+    args = parse_qs(parts.query, keep_blank_values=True)
+    args["next"] = [page_path()]
+    return urlunsplit(parts._replace(query=urlencode(args, doseq=True)))
+
+
+def _udata_url(endpoint: str) -> str | None:
     try:
-        return url_for(endpoint, next=request.full_path)
-    except Exception:  # an app without Flask-Security views
+        return url_for(endpoint)
+    except BuildError:  # an app without Flask-Security's views
         return None
+
+
+def login_url() -> str | None:
+    """The portal's sign-in page (`OGP_LOGIN_URL`, else udata's), back to this page after."""
+    url = current_app.config.get("OGP_LOGIN_URL") or _udata_url("security.login")
+    return _with_next(url) if url else None
+
+
+def logout_url() -> str | None:
+    url = _udata_url("security.logout")
+    return _with_next(url) if url else None
 
 
 @blueprint.app_template_filter("http_url")
@@ -169,8 +208,9 @@ def _context() -> dict[str, Any]:
     lang = current_lang()
     return {
         "clang": content_lang,
-        "login_url": _auth_url("security.login"),
-        "logout_url": _auth_url("security.logout"),
+        "login_url": login_url(),
+        "logout_url": logout_url(),
+        "page_path": page_path,
         "lang": lang,
         "other_lang": "en" if lang == "fr" else "fr",
         "lang_url": lang_url,
@@ -269,7 +309,29 @@ def dataset_or_404(ident: str):
     return dataset
 
 
+def _keep_plugin_404s(app) -> None:
+    """Let the pages' own 404 page through udata's app-wide swap of HTML 404s.
+
+    udata's `return_404_html_if_requested` (an `after_request` hook of the app, which Flask runs
+    after the blueprint's) replaces any 404 with its bare `404.html` when the client prefers
+    `text/html`, as every browser does. It is wrapped, not removed: 404s outside /ogp/ (its API
+    included) still get udata's page.
+    """
+    from udata.app import return_404_html_if_requested
+
+    def udata_404_outside_ogp(response: Response) -> Response:
+        if request.blueprint == blueprint.name:
+            return response
+        return return_404_html_if_requested(response)
+
+    hooks = app.after_request_funcs.get(None, [])
+    app.after_request_funcs[None] = [
+        udata_404_outside_ogp if hook is return_404_html_if_requested else hook for hook in hooks
+    ]
+
+
 def init_app(app) -> None:
+    _keep_plugin_404s(app)
     # udata registers its sanitising `markdown` filter in `standalone()`; tests and bare apps
     # may not have run it.
     if "markdown" not in app.jinja_env.filters:
