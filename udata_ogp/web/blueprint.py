@@ -7,6 +7,7 @@ them all before `udata_ogp.init_app` calls `init_app` here).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -23,6 +24,7 @@ from flask import (
     url_for,
 )
 from flask_babel import format_date, refresh
+from markupsafe import Markup
 from udata.auth import current_user
 from udata.i18n import gettext as _
 from udata.i18n import lazy_gettext as L_
@@ -34,6 +36,7 @@ from udata_ogp.constants import (
     OGP_VALUES,
     PLAN_STATUS,
 )
+from udata_ogp.errors import OgpError
 from udata_ogp.models import ActionPlan, Commitment, localized
 from udata_ogp.permissions import (
     can_edit_plan,
@@ -69,6 +72,27 @@ REASON_LABELS = {
     "gone": L_("no longer exists"),
 }
 
+# The page forms' fields as visitors read them: the `<label>`s and the errors' wording, so that an
+# error never names a field by its internal name. Unknown fields are shown by their name.
+FIELD_LABELS = {
+    "target": L_("Dataset or reuse"),
+    "commitment": L_("Commitment"),
+    "role": L_("Role"),
+    "milestone": L_("Milestone served (optional)"),
+    "note": L_("Why is it linked?"),
+    "status": L_("New status"),
+    "rationale": L_("Rationale"),
+    "evidence_url": L_("Evidence URL (optional)"),
+}
+
+# Errors' parameters that carry a code, and the vocabulary that names it (`OgpError.params`).
+PARAM_VOCABULARIES = {
+    "role": LINK_ROLES,
+    "roles": LINK_ROLES,
+    "status": COMPLETION,
+    "statuses": COMPLETION,
+}
+
 
 # ---------------------------------------------------------------------------------------------
 # Language, context, errors
@@ -99,21 +123,141 @@ def current_lang() -> str:
     return getattr(g, "lang_code", None) or "fr"
 
 
+def page_path() -> str:
+    """The GET address of the page shown, also when a form's POST shows it again after an error.
+
+    For every link that leads back to "this page" (sign-in, language, pagination, `next`).
+    """
+    form = g.get("ogp_form")
+    if form is not None:
+        return form.page_path
+    return request.full_path.removesuffix("?")
+
+
+def _page_path_and_args() -> tuple[str, dict[str, list[str]]]:
+    form = g.get("ogp_form")
+    if form is not None:
+        return form.page_path, {}
+    return request.path, request.args.to_dict(flat=False)
+
+
 def lang_url(lang: str) -> str:
     """This page in another language (the other query arguments kept)."""
-    args = request.args.to_dict(flat=False)
+    path, args = _page_path_and_args()
     args["lang"] = [lang]
-    return f"{request.path}?{urlencode(args, doseq=True)}"
+    return f"{path}?{urlencode(args, doseq=True)}"
 
 
 def page_url_with(**changes: Any) -> str:
-    args = request.args.to_dict(flat=True)
-    args.update({key: str(value) for key, value in changes.items() if value is not None})
-    return f"{request.path}?{urlencode(args)}"
+    path, args = _page_path_and_args()
+    flat = {key: values[0] for key, values in args.items()}
+    flat.update({key: str(value) for key, value in changes.items() if value is not None})
+    return f"{path}?{urlencode(flat)}"
 
 
 def _dsfr_available() -> bool:
     return (STATIC_DIR / "dsfr" / "dsfr.min.css").is_file()
+
+
+def field_label(name: str) -> str:
+    return str(FIELD_LABELS[name]) if name in FIELD_LABELS else name
+
+
+class _Shown(str):
+    """A value as a page words it; `%r` in a message quotes it as prose does."""
+
+    def __repr__(self) -> str:
+        return f"“{self}”"
+
+
+def _shown_value(name: str, value: Any) -> Any:
+    """An error's parameter on a page: a field by its label, a code by its label."""
+    if name == "field" and isinstance(value, str):
+        return _Shown(field_label(value))
+    vocabulary = PARAM_VOCABULARIES.get(name)
+    if vocabulary is not None and value in vocabulary:
+        return _Shown(vocabulary[value])
+    return value  # what the visitor typed, quoted as sent
+
+
+def _worded(message: str, name: str, label: str) -> str:
+    """A message that names a field by its internal name (`note: …`, `'note'`), by its label."""
+    message = message.removeprefix(f"{name}: ")
+    for quoted in (f"'{name}'", f'"{name}"', f"`{name}`", f"“{name}”"):
+        message = message.replace(quoted, f"“{label}”")
+    return message
+
+
+@dataclass
+class FormErrors:
+    """A page form sent back after a broken rule: shown again at its page, values kept.
+
+    `form` prefixes its fields' ids (`link-role`); `errors` maps a field of the form (None: the
+    whole form) to its message worded with labels.
+    """
+
+    form: str
+    page_path: str
+    values: Any
+    fields: tuple[str, ...]
+    errors: dict[str | None, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        error: OgpError,
+        *,
+        form: str,
+        page_path: str,
+        values: Any,
+        fields: tuple[str, ...],
+        aliases: dict[str, str] | None = None,
+    ) -> FormErrors:
+        """`aliases` maps the rules' names of a field (`element.id`) to the form's (`target`)."""
+        message = error.format(_shown_value)
+        name = None
+        if error.field:
+            path = error.field
+            name = (aliases or {}).get(path.split(".")[0], path.split(".")[0])
+            message = _worded(message, path, field_label(name))
+            if name != path:
+                message = _worded(message, name, field_label(name))
+        return cls(form, page_path, values, fields, {name: message})
+
+    def error(self, form: str, name: str) -> str | None:
+        return self.errors.get(name) if form == self.form and name in self.fields else None
+
+    def value(self, form: str, name: str, default: Any = "") -> Any:
+        return self.values.get(name, "") if form == self.form else default
+
+    def summary(self) -> list[tuple[str | None, str | None, str]]:
+        """Each error as `(field id, field label, message)`; no id when not on the form."""
+        return [
+            (
+                f"{self.form}-{name}" if name in self.fields else None,
+                field_label(name) if name else None,
+                message,
+            )
+            for name, message in self.errors.items()
+        ]
+
+
+def form_state() -> FormErrors | None:
+    return g.get("ogp_form")
+
+
+def _field_attrs(form: str, name: str) -> Markup:
+    """`id` and `name` of a form control, and when it is at fault what ties it to its error."""
+    attrs = Markup('id="{0}-{1}" name="{1}"').format(form, name)
+    state = form_state()
+    if state is not None and state.error(form, name):
+        attrs += Markup(' aria-invalid="true" aria-describedby="{0}-{1}-error"').format(form, name)
+    return attrs
+
+
+def _form_value(form: str, name: str, default: Any = "") -> Any:
+    state = form_state()
+    return default if state is None else state.value(form, name, default)
 
 
 def label(mapping: dict, key: Any, default: str | None = None) -> str:
@@ -146,7 +290,7 @@ def content_lang(obj: Any, name: str) -> str:
 def _auth_url(endpoint: str) -> str | None:
     """udata's own sign-in / sign-out pages (Flask-Security), back to this page after."""
     try:
-        return url_for(endpoint, next=request.full_path)
+        return url_for(endpoint, next=page_path())
     except Exception:  # an app without Flask-Security views
         return None
 
@@ -170,6 +314,11 @@ def _context() -> dict[str, Any]:
         "page_url_with": page_url_with,
         "loc": lambda obj, name: localized(obj, name, lang),
         "label": label,
+        "field_label": field_label,
+        "field_attrs": _field_attrs,
+        "form_value": _form_value,
+        "form_state": form_state(),
+        "page_path": page_path,
         "reason_label": reason_label,
         "reasons_text": lambda codes: ", ".join(reason_label(code) for code in codes),
         "fmt_date": fmt_date,
