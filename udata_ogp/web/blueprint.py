@@ -126,18 +126,20 @@ def current_lang() -> str:
 def page_path() -> str:
     """The GET address of the page shown, also when a form's POST shows it again after an error.
 
-    For every link that leads back to "this page" (sign-in, language, pagination, `next`).
+    For every link that leads back to "this page" (sign-in, language, pagination, `next`); a form
+    handler sets `g.ogp_page_path` (`show_as_page`).
     """
-    form = g.get("ogp_form")
-    if form is not None:
-        return form.page_path
-    return request.full_path.removesuffix("?")
+    return g.get("ogp_page_path") or request.full_path.removesuffix("?")
+
+
+def show_as_page(path: str) -> None:
+    """What this request renders is shown as the page at `path` (a form's POST, its GET page)."""
+    g.ogp_page_path = path
 
 
 def _page_path_and_args() -> tuple[str, dict[str, list[str]]]:
-    form = g.get("ogp_form")
-    if form is not None:
-        return form.page_path, {}
+    if g.get("ogp_page_path"):
+        return g.ogp_page_path, {}
     return request.path, request.args.to_dict(flat=False)
 
 
@@ -197,10 +199,11 @@ class FormErrors:
     """
 
     form: str
-    page_path: str
     values: Any
     fields: tuple[str, ...]
     errors: dict[str | None, str] = field(default_factory=dict)
+    # Set when the page showed the summary: a page may not show the form (to whom may not use it).
+    shown: bool = False
 
     @classmethod
     def of(
@@ -208,7 +211,6 @@ class FormErrors:
         error: OgpError,
         *,
         form: str,
-        page_path: str,
         values: Any,
         fields: tuple[str, ...],
         aliases: dict[str, str] | None = None,
@@ -222,7 +224,7 @@ class FormErrors:
             message = _worded(message, path, field_label(name))
             if name != path:
                 message = _worded(message, name, field_label(name))
-        return cls(form, page_path, values, fields, {name: message})
+        return cls(form, values, fields, {name: message})
 
     def error(self, form: str, name: str) -> str | None:
         return self.errors.get(name) if form == self.form and name in self.fields else None
@@ -232,6 +234,7 @@ class FormErrors:
 
     def summary(self) -> list[tuple[str | None, str | None, str]]:
         """Each error as `(field id, field label, message)`; no id when not on the form."""
+        self.shown = True
         return [
             (
                 f"{self.form}-{name}" if name in self.fields else None,

@@ -36,6 +36,7 @@ from udata_ogp.web.blueprint import (
     blueprint,
     commitment_or_404,
     dataset_or_404,
+    show_as_page,
     user_or_none,
 )
 
@@ -58,6 +59,7 @@ def _form_outcome(
     aliases: dict[str, str] | None = None,
 ):
     """Run a form's action through the shared rules; back to its page, or that page again."""
+    show_as_page(page_path)
     try:
         action()
     except Forbidden as error:
@@ -66,12 +68,17 @@ def _form_outcome(
         g.ogp_form = FormErrors.of(
             error,
             form=form,
-            page_path=page_path,
             values=request.form,
             fields=fields,
             aliases=aliases,
         )
-        return page(), 409 if isinstance(error, Conflict) else 400
+        status = 409 if isinstance(error, Conflict) else 400
+        html = page()
+        if not g.ogp_form.shown:
+            # The page offers this visitor no such form: the error said on a page of its own.
+            message = " ".join(message for _id, _label, message in g.ogp_form.summary())
+            return render_template("ogp/error.html", code=status, message=message), status
+        return html, status
     flash(done, "success")
     return redirect(back, 303)
 
