@@ -11,9 +11,12 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 import pytest
+from flask import session
+from flask_security import login_user
 from udata.core.dataset.factories import DatasetFactory
 
 from tests import OgpAPITestCase
+from tests.web import test_browser
 from tests.web.test_pages import build_france_plan, check_accessibility
 from udata_ogp.actions import create_link
 from udata_ogp.errors import InvalidInput
@@ -323,3 +326,45 @@ class FormErrorsTest(OgpAPITestCase):
         )
         assert response.status_code == 303
         assert response.headers["Location"].endswith(self.commitment_url())
+
+
+class FormErrorsInChromiumTest(OgpAPITestCase):
+    """In a real browser, without JavaScript of the plugin's: the summary takes the focus."""
+
+    server = test_browser.BrowserTest.server
+
+    def test_focus_moves_to_the_summary(self, app, server):
+        sync_api = pytest.importorskip("playwright.sync_api")
+        data = build_france_plan()
+        with app.test_request_context():
+            # The producer's session cookie, as udata's login would set it.
+            login_user(data["producer"])
+            response = app.response_class()
+            app.session_interface.save_session(app, session, response)
+        name, _sep, value = response.headers["Set-Cookie"].split(";")[0].partition("=")
+        url = f"{server}/ogp/commitments/{data['c5'].slug}/"
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=test_browser.chromium(),
+                args=["--no-sandbox", "--disable-dev-shm-usage"],
+            )
+            try:
+                context = browser.new_context(locale="fr-FR")
+                context.add_cookies([{"name": name, "value": value, "url": server}])
+                page = context.new_page()
+                page.goto(url)
+                # The browser's own check of `required` would stop an empty choice: a stale
+                # page's choice (the dataset since deleted) is what the server refuses.
+                page.select_option("#link-role", "evidence")
+                page.fill("#link-note", "Agrégats DVF.")
+                page.eval_on_selector("#link-target", "s => s.removeAttribute('required')")
+                page.click("form[action$='/links'] button[type=submit]")
+                page.wait_for_load_state()
+                assert page.evaluate("document.activeElement.id") == "link-errors"
+                assert page.get_attribute("#link-target", "aria-invalid") == "true"
+                assert page.input_value("#link-note") == "Agrégats DVF."
+                assert page.input_value("#link-role") == "evidence"
+                page.click("#link-errors a[href='#link-target']")
+                assert page.evaluate("document.activeElement.id") == "link-target"
+            finally:
+                browser.close()
