@@ -334,7 +334,8 @@ class FormErrorsInChromiumTest(OgpAPITestCase):
     server = test_browser.BrowserTest.server
 
     def test_focus_moves_to_the_summary(self, app, server):
-        sync_api = pytest.importorskip("playwright.sync_api")
+        from playwright import sync_api  # a test dependency: pyproject.toml [test]
+
         data = build_france_plan()
         with app.test_request_context():
             # The producer's session cookie, as udata's login would set it.
