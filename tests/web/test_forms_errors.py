@@ -9,6 +9,7 @@ worded with the labels visitors read, never the rules' internal names or codes.
 from __future__ import annotations
 
 from html.parser import HTMLParser
+from urllib.parse import quote
 
 import pytest
 from flask import session
@@ -314,8 +315,25 @@ class FormErrorsTest(OgpAPITestCase):
         )
         assert f'href="{self.commitment_url()}?lang=en"' in html
         assert "links?lang" not in html
-        assert "%2Flinks" not in html  # no sign-in / sign-out `next` to the POST address
+        # Signing out comes back to the GET page, not to the form's address.
+        assert f'/logout/?next={self.commitment_url()}"' in html
+        assert f"next={quote(self.commitment_url(), safe='')}links" not in html
         assert f'name="next" value="{self.commitment_url()}"' in html
+
+    def test_not_allowed_is_a_403_page_that_signs_in_back_to_the_page(self):
+        # Signed out: the plugin's 403 page says why; signing in comes back to the GET page.
+        html, _page = self.post(
+            self.commitment_url() + "links", {"target": f"Dataset:{self.mine.id}"}, 403
+        )
+        assert "Vous ne pouvez pas lier cet objet à cet engagement." in html
+        assert f'/login/?next={self.commitment_url()}"' in html
+        assert "links?lang" not in html and f"next={self.commitment_url()}links" not in html
+        # Another user's link: not theirs to remove.
+        self.login(self.data["producer"])
+        dpe_link = CommitmentLink.objects(target_id=self.data["dpe"].id).first()
+        html, _page = self.post(f"/ogp/links/{dpe_link.id}/delete", {}, 403)
+        assert "Vous ne pouvez pas retirer ce lien." in html
+        assert CommitmentLink.objects(id=dpe_link.id).first() is not None
 
     def test_success_still_redirects(self):
         self.login(self.data["producer"])
