@@ -177,7 +177,7 @@ def _shown_value(name: str, value: Any) -> Any:
     if name == "field" and isinstance(value, str):
         return _Shown(field_label(value))
     vocabulary = PARAM_VOCABULARIES.get(name)
-    if vocabulary is not None and value in vocabulary:
+    if vocabulary is not None and isinstance(value, str) and value in vocabulary:
         return _Shown(vocabulary[value])
     return value  # what the visitor typed, quoted as sent
 
