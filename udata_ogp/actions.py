@@ -24,12 +24,9 @@ __all__ = ("change_status", "create_link", "delete_link", "update_link")
 def _check_role(role: str) -> None:
     if role not in LINK_ROLES:
         raise InvalidInput(
-            _(
-                "Unknown role %(role)r; expected one of: %(roles)s.",
-                role=role,
-                roles=", ".join(LINK_ROLES),
-            ),
+            _("Unknown role %(role)r; expected one of: %(roles)s."),
             field="role",
+            params={"role": role, "roles": list(LINK_ROLES)},
         )
 
 
@@ -45,13 +42,12 @@ def _check_milestone(commitment: Commitment, milestone: str | None) -> None:
         )
 
 
-def _already_linked(target_class: str | None, role: str) -> str:
+def _already_linked(target_class: str | None, role: str) -> Conflict:
     if not target_class:
-        return _("This object is already linked to this commitment with that role.")
-    return _(
-        "This %(class_name)s is already linked to this commitment as %(role)r.",
-        class_name=target_label(target_class),
-        role=role,
+        return Conflict(_("This object is already linked to this commitment with that role."))
+    return Conflict(
+        _("This %(class_name)s is already linked to this commitment as %(role)r."),
+        params={"class_name": target_label(target_class), "role": role},
     )
 
 
@@ -103,11 +99,11 @@ def create_link(
             commitment=commitment, target_class=target_class, target_id=target.id, role=role
         ).first()
     ):
-        raise Conflict(_already_linked(target_class, role))
+        raise _already_linked(target_class, role)
     try:
         link.save()
     except NotUniqueError:
-        raise Conflict(_already_linked(target_class, role)) from None
+        raise _already_linked(target_class, role) from None
     return link
 
 
@@ -165,12 +161,9 @@ def change_status(
         raise Forbidden(_("Only the commitment's editors and administrators change its status."))
     if status is not None and status not in COMPLETION:
         raise InvalidInput(
-            _(
-                "Unknown status %(status)r; expected one of: %(statuses)s.",
-                status=status,
-                statuses=", ".join(COMPLETION),
-            ),
+            _("Unknown status %(status)r; expected one of: %(statuses)s."),
             field="status",
+            params={"status": status, "statuses": list(COMPLETION)},
         )
     if not (rationale or "").strip():
         raise InvalidInput(_("A rationale is required."), field="rationale")

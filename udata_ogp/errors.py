@@ -2,14 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 
 class OgpError(Exception):
+    """A broken rule: `message` for the API; pages may word its values by their labels.
+
+    With `params`, `message` is a translated template (`_("Unknown role %(role)r.")` without
+    arguments) filled here; `format()` fills it again with each value as a page shows it
+    (a code by its label), so that visitors never read internal codes.
+    """
+
     status = 400
 
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
+    def __init__(
+        self, message: str, field: str | None = None, params: Mapping[str, Any] | None = None
+    ):
+        self.template = message
+        self.params = dict(params or {})
+        self.message = self.format(lambda _name, value: value)
+        super().__init__(self.message)
         self.field = field
+
+    def format(self, show: Callable[[str, Any], Any]) -> str:
+        """The message with each parameter (each item of a list one) passed through `show`."""
+        if not self.params:
+            return self.template
+        values = {
+            name: ", ".join(str(show(name, item)) for item in value)
+            if isinstance(value, list | tuple)
+            else show(name, value)
+            for name, value in self.params.items()
+        }
+        return self.template % values
 
     def as_dict(self) -> dict:
         data: dict = {"message": self.message, "status": self.status}

@@ -389,6 +389,31 @@ class BadInputApiTest(OgpAPITestCase):
             assert self.post(url, {"title": title, "role": "fulfils"}).status_code == 201
         assert CommitmentLink.objects.count() == 3
 
+    def test_messages_name_codes(self):
+        """Pages word codes by their labels (tests/web/test_forms_errors.py); the API keeps them.
+
+        In French, the API's default language (as udata's).
+        """
+        commitment = CommitmentFactory()
+        dataset = DatasetFactory()
+        url = f"{API}/commitments/{commitment.id}/links/"
+        element = {"class": "Dataset", "id": str(dataset.id)}
+        response = self.post(url, {"element": element, "role": "owns"})
+        assert response.json["errors"]["role"] == [
+            "Rôle inconnu 'owns' ; valeurs possibles : fulfils, contributes, evidence, related."
+        ]
+        assert self.post(url, {"element": element, "role": "evidence"}).status_code == 201
+        response = self.post(url, {"element": element, "role": "evidence"})
+        assert response.status_code == 409
+        assert response.json["message"].endswith("avec le rôle 'evidence'.")
+        response = self.post(
+            f"{API}/commitments/{commitment.id}/status/", {"status": "done", "rationale": "x"}
+        )
+        codes = "not_started, limited, substantial, complete"
+        assert response.json["errors"]["status"] == [
+            f"Statut inconnu 'done' ; valeurs possibles : {codes}."
+        ]
+
     @pytest.mark.parametrize(
         "body,field",
         [

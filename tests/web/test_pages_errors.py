@@ -1,7 +1,7 @@
 """A rule broken on a page form is shown in the visitor's language: French unless English is asked.
 
 The plugin's rules (`udata_ogp.actions`, `udata_ogp.targets`) translate their messages when they
-raise, in the request's language; the pages flash them after the redirect.
+raise, in the request's language; the page answering the form shows them (no redirect).
 """
 
 from __future__ import annotations
@@ -35,14 +35,14 @@ class PageErrorsTest(OgpAPITestCase):
     def url(self) -> str:
         return f"/ogp/commitments/{self.commitment.slug}/"
 
-    def post_link(self, query: str = "", role: str = "related"):
+    def post_link(self, query: str = "", role: str = "related", status: int = 403) -> str:
         response = self.client.post(
             f"{self.url()}links{query}",
             data={"target": f"Dataset:{self.dataset.id}", "role": role},
         )
-        assert response.status_code == 303
+        assert response.status_code == status
         assert CommitmentLink.objects.count() == 0
-        return response
+        return response.data.decode()
 
     def shown(self, query: str = "") -> str:
         response = self.client.get(f"{self.url()}{query}")
@@ -50,15 +50,13 @@ class PageErrorsTest(OgpAPITestCase):
         return response.data.decode()
 
     def test_refusal_in_french_by_default(self):
-        self.post_link()
-        html = self.shown()
+        html = self.post_link()
         assert '<html lang="fr"' in html
         assert REFUSAL_FR in html
         assert REFUSAL_EN not in html
 
     def test_refusal_in_english_with_lang(self):
-        self.post_link("?lang=en")
-        html = self.shown("?lang=en")
+        html = self.post_link("?lang=en")
         assert '<html lang="en"' in html
         assert REFUSAL_EN in html
         assert REFUSAL_FR not in html
@@ -67,20 +65,22 @@ class PageErrorsTest(OgpAPITestCase):
         # A page read in English remembers the choice in the cookie the pages use.
         self.shown("?lang=en")
         assert self.client.get_cookie(LANG_COOKIE, domain="local.test").value == "en"
-        self.post_link()
-        html = self.shown()
+        html = self.post_link()
         assert '<html lang="en"' in html
         assert REFUSAL_EN in html
         assert REFUSAL_FR not in html
 
     def test_message_with_placeholders_in_both_languages(self):
-        self.post_link(role="bogus")
-        html = self.shown()
+        # Codes are named by their labels on pages (the API keeps the codes: test_api_*).
+        html = self.post_link(role="bogus", status=400)
         expected = (
-            "Rôle inconnu 'bogus' ; valeurs possibles : fulfils, contributes, evidence, related."
+            "Rôle inconnu 'bogus' ; valeurs possibles : Remplit l’engagement, Y contribue, "
+            "Preuve d’avancement, En rapport."
         )
         assert str(escape(expected)) in html
-        self.post_link("?lang=en", role="bogus")
-        html = self.shown("?lang=en")
-        expected = "Unknown role 'bogus'; expected one of: fulfils, contributes, evidence, related."
+        html = self.post_link("?lang=en", role="bogus", status=400)
+        expected = (
+            "Unknown role 'bogus'; expected one of: Fulfils the commitment, Contributes to it, "
+            "Evidence of progress, Related."
+        )
         assert str(escape(expected)) in html

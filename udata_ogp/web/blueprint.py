@@ -7,6 +7,7 @@ them all before `udata_ogp.init_app` calls `init_app` here).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
@@ -24,6 +25,7 @@ from flask import (
     url_for,
 )
 from flask_babel import format_date, refresh
+from markupsafe import Markup
 from udata.auth import current_user
 from udata.i18n import gettext as _
 from udata.i18n import lazy_gettext as L_
@@ -36,6 +38,7 @@ from udata_ogp.constants import (
     OGP_VALUES,
     PLAN_STATUS,
 )
+from udata_ogp.errors import OgpError
 from udata_ogp.models import ActionPlan, Commitment, CommitmentLink, localized
 from udata_ogp.permissions import (
     can_edit_target,
@@ -70,6 +73,27 @@ REASON_LABELS = {
     "no_resources": L_("no resources"),
     "private": L_("made private"),
     "gone": L_("no longer exists"),
+}
+
+# The page forms' fields as visitors read them: the `<label>`s and the errors' wording, so that an
+# error never names a field by its internal name. Unknown fields are shown by their name.
+FIELD_LABELS = {
+    "target": L_("Dataset or reuse"),
+    "commitment": L_("Commitment"),
+    "role": L_("Role"),
+    "milestone": L_("Milestone served (optional)"),
+    "note": L_("Why is it linked?"),
+    "status": L_("New status"),
+    "rationale": L_("Rationale"),
+    "evidence_url": L_("Evidence URL (optional)"),
+}
+
+# Errors' parameters that carry a code, and the vocabulary that names it (`OgpError.params`).
+PARAM_VOCABULARIES = {
+    "role": LINK_ROLES,
+    "roles": LINK_ROLES,
+    "status": COMPLETION,
+    "statuses": COMPLETION,
 }
 
 
@@ -109,6 +133,10 @@ def _page_address() -> tuple[str, dict[str, list[str]]]:
     address, which answers POST only. Every page form names the page it belongs to in its
     `next` field (the `csrf_field` macro), so that is the page's address then.
     """
+    shown_as = g.get("ogp_page_path")  # set by a form handler (`show_as_page`)
+    if shown_as:
+        parts = urlsplit(shown_as)
+        return parts.path, parse_qs(parts.query, keep_blank_values=True)
     if request.method in ("GET", "HEAD"):
         return request.path, request.args.to_dict(flat=False)
     parts = urlsplit(back_to(url_for("ogp.index")))
@@ -119,6 +147,11 @@ def page_path() -> str:
     """The page's GET address (path and query): where links back to this page lead."""
     path, args = _page_address()
     return f"{path}?{urlencode(args, doseq=True)}" if args else path
+
+
+def show_as_page(path: str) -> None:
+    """What this request renders is shown as the page at `path` (a form's POST, its GET page)."""
+    g.ogp_page_path = path
 
 
 def lang_url(lang: str) -> str:
@@ -136,6 +169,108 @@ def page_url_with(**changes: Any) -> str:
 
 def _dsfr_available() -> bool:
     return (STATIC_DIR / "dsfr" / "dsfr.min.css").is_file()
+
+
+def field_label(name: str) -> str:
+    return str(FIELD_LABELS[name]) if name in FIELD_LABELS else name
+
+
+class _Shown(str):
+    """A value as a page words it; `%r` in a message quotes it as prose does."""
+
+    def __repr__(self) -> str:
+        return f"“{self}”"
+
+
+def _shown_value(name: str, value: Any) -> Any:
+    """An error's parameter on a page: a field by its label, a code by its label."""
+    if name == "field" and isinstance(value, str):
+        return _Shown(field_label(value))
+    vocabulary = PARAM_VOCABULARIES.get(name)
+    if vocabulary is not None and isinstance(value, str) and value in vocabulary:
+        return _Shown(vocabulary[value])
+    return value  # what the visitor typed, quoted as sent
+
+
+def _worded(message: str, name: str, label: str) -> str:
+    """A message that names a field by its internal name (`note: …`, `'note'`), by its label."""
+    message = message.removeprefix(f"{name}: ")
+    for quoted in (f"'{name}'", f'"{name}"', f"`{name}`", f"“{name}”"):
+        message = message.replace(quoted, f"“{label}”")
+    return message
+
+
+@dataclass
+class FormErrors:
+    """A page form sent back after a broken rule: shown again at its page, values kept.
+
+    `form` prefixes its fields' ids (`link-role`); `errors` maps a field of the form (None: the
+    whole form) to its message worded with labels.
+    """
+
+    form: str
+    values: Any
+    fields: tuple[str, ...]
+    errors: dict[str | None, str] = field(default_factory=dict)
+    # Set when the page showed the summary: a page may not show the form (to whom may not use it).
+    shown: bool = False
+
+    @classmethod
+    def of(
+        cls,
+        error: OgpError,
+        *,
+        form: str,
+        values: Any,
+        fields: tuple[str, ...],
+        aliases: dict[str, str] | None = None,
+    ) -> FormErrors:
+        """`aliases` maps the rules' names of a field (`element.id`) to the form's (`target`)."""
+        message = error.format(_shown_value)
+        name = None
+        if error.field:
+            path = error.field
+            name = (aliases or {}).get(path.split(".")[0], path.split(".")[0])
+            message = _worded(message, path, field_label(name))
+            if name != path:
+                message = _worded(message, name, field_label(name))
+        return cls(form, values, fields, {name: message})
+
+    def error(self, form: str, name: str) -> str | None:
+        return self.errors.get(name) if form == self.form and name in self.fields else None
+
+    def value(self, form: str, name: str, default: Any = "") -> Any:
+        return self.values.get(name, "") if form == self.form else default
+
+    def summary(self) -> list[tuple[str | None, str | None, str]]:
+        """Each error as `(field id, field label, message)`; no id when not on the form."""
+        self.shown = True
+        return [
+            (
+                f"{self.form}-{name}" if name in self.fields else None,
+                field_label(name) if name else None,
+                message,
+            )
+            for name, message in self.errors.items()
+        ]
+
+
+def form_state() -> FormErrors | None:
+    return g.get("ogp_form")
+
+
+def _field_attrs(form: str, name: str) -> Markup:
+    """`id` and `name` of a form control, and when it is at fault what ties it to its error."""
+    attrs = Markup('id="{0}-{1}" name="{1}"').format(form, name)
+    state = form_state()
+    if state is not None and state.error(form, name):
+        attrs += Markup(' aria-invalid="true" aria-describedby="{0}-{1}-error"').format(form, name)
+    return attrs
+
+
+def _form_value(form: str, name: str, default: Any = "") -> Any:
+    state = form_state()
+    return default if state is None else state.value(form, name, default)
 
 
 def label(mapping: dict, key: Any, default: str | None = None) -> str:
@@ -217,6 +352,10 @@ def _context() -> dict[str, Any]:
         "page_url_with": page_url_with,
         "loc": lambda obj, name: localized(obj, name, lang),
         "label": label,
+        "field_label": field_label,
+        "field_attrs": _field_attrs,
+        "form_value": _form_value,
+        "form_state": form_state(),
         "reason_label": reason_label,
         "reasons_text": lambda codes: ", ".join(reason_label(code) for code in codes),
         "fmt_date": fmt_date,
