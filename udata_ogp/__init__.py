@@ -21,6 +21,11 @@ DEFAULTS: dict[str, object] = {
     "OGP_NOTICES": False,
     # Links per Celery sub-task of the sweep; 0 sweeps in one task (see udata_ogp.tasks).
     "OGP_SWEEP_FANOUT": 0,
+    # Who may frame the /ogp/ pages (CSP `frame-ancestors` sources): only the portal for now;
+    # a portal that embeds them elsewhere lists those origins here.
+    "OGP_FRAME_ANCESTORS": "'self'",
+    # Links from the pages to other sites tell them the portal, never the page's query string.
+    "OGP_REFERRER_POLICY": "strict-origin-when-cross-origin",
 }
 
 
