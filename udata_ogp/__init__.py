@@ -48,7 +48,9 @@ def init_app(app) -> None:
     from udata_ogp import signals  # noqa: F401  (receivers of udata's signals)
     from udata_ogp.commands import grp
     from udata_ogp.web.blueprint import init_app as init_web
+    from udata_ogp.web.headers import init_app as init_headers
 
     init_web(app)
+    init_headers(app)
     if "ogp" not in app.cli.commands:
         app.cli.add_command(grp)

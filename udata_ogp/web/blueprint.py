@@ -41,7 +41,6 @@ from udata_ogp.permissions import (
     can_read_commitment,
     can_read_plan,
 )
-from udata_ogp.web.headers import init_app as init_headers
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 STATIC_DIR = PACKAGE_DIR / "static"
@@ -269,4 +268,3 @@ def init_app(app) -> None:
 
         init_markdown(app)
     app.register_blueprint(blueprint)
-    init_headers(app)

@@ -1,7 +1,7 @@
 """Security headers of everything the plugin serves: the /ogp/ pages, feeds, badges, exports
 and the /api/1/ogp/ API.
 
-One app-wide `after_request` hook (registered by `udata_ogp.web.blueprint.init_app`), so that
+One app-wide `after_request` hook (registered by `udata_ogp.init_app`), so that
 no route can forget them, error pages and udata's own 404 swap included. Pages get a
 Content-Security-Policy without inline scripts (they have none) and with styles, fonts and icons
 from the plugin's static folder; every other output (JSON, Atom, SVG, CSV) is a document that
