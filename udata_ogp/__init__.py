@@ -21,6 +21,8 @@ DEFAULTS: dict[str, object] = {
     "OGP_NOTICES": False,
     # Links per Celery sub-task of the sweep; 0 sweeps in one task (see udata_ogp.tasks).
     "OGP_SWEEP_FANOUT": 0,
+    # Seconds an import holds its plan's claim at most: a crashed import blocks it no longer.
+    "OGP_IMPORT_CLAIM_SECONDS": 600,
     # Who may frame the /ogp/ pages (CSP `frame-ancestors` sources): only the portal for now;
     # a portal that embeds them elsewhere lists those origins here.
     "OGP_FRAME_ANCESTORS": "'self'",

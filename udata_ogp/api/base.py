@@ -35,7 +35,7 @@ from wtforms.validators import ValidationError
 from udata_ogp.api.parsers import (
     MAX_PAGE_SIZE,
 )
-from udata_ogp.errors import Conflict, InvalidInput, NotFound, OgpError
+from udata_ogp.errors import Conflict, InvalidInput, NotFound, OgpError, duplicate_fields
 from udata_ogp.models import ActionPlan, Commitment, CommitmentLink
 from udata_ogp.permissions import (
     can_read_commitment,
@@ -259,8 +259,14 @@ def save(obj) -> None:
     try:
         obj.save()
     except NotUniqueError:
+        fields = duplicate_fields(obj)
+        if not fields:
+            raise Conflict(
+                "Another object already has these values (e.g. same number or OGP id)."
+            ) from None
+        names = ", ".join(fields)
         raise Conflict(
-            "Another object already has these values (e.g. same number or OGP id)."
+            f"Another {obj.verbose_name} already has this {names}.", field=fields[-1]
         ) from None
 
 
