@@ -156,6 +156,9 @@ class CrossSiteWritesTest(OgpAPITestCase):
         self.login(AdminFactory())
         assert self.import_multipart({"Origin": SITE}).status_code == 201
         assert self.create_plan({"Referer": f"{SITE}/ogp/"}).status_code == 201
+        # Behind a proxy that terminates TLS, the app may see http: the host decides.
+        assert self.create_plan({"Origin": "https://local.test"}).status_code == 201
+        assert self.create_plan({"Origin": "https://local.test.evil.example"}).status_code == 403
         self.app.config["CDATA_BASE_URL"] = "https://www.portal.example"
         assert self.create_plan({"Origin": "https://www.portal.example"}).status_code == 201
         # Scripts send neither header: not a browser's cross-site request.

@@ -54,6 +54,14 @@ def _origin_of(url: str | None) -> str | None:
     return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else None
 
 
+def _same_host(origin: str) -> bool:
+    """This site: the request's host, or SERVER_NAME. The scheme is not compared, so that a
+    proxy terminating TLS without X-Forwarded-Proto does not turn the portal against itself."""
+    host = urlsplit(origin).netloc
+    own = {request.host.lower(), (current_app.config.get("SERVER_NAME") or "").lower()}
+    return host in own - {""}
+
+
 def _carries_own_credentials() -> bool:
     """An API key or a bearer token: headers a cross-site page cannot make a browser send."""
     return bool(request.headers.get(HEADER_API_KEY) or request.headers.get("Authorization"))
@@ -89,7 +97,9 @@ def cross_site_write_refusal() -> str | None:
     if sent is None:
         return None
     origin = _origin_of(sent)  # `Origin: null` (sandboxed or privacy-stripped) has none
-    if origin is not None and origin in {_origin_of(request.host_url), *get_allowed_origins()}:
+    if origin is not None and (
+        _same_host(origin) or origin in {o.lower() for o in get_allowed_origins()}
+    ):
         return None
     if _valid_csrf_token():
         return None
