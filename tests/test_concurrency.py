@@ -17,11 +17,10 @@ import pytest
 from udata.core.user.factories import AdminFactory
 
 from tests import OgpAPITestCase, OgpDBTestCase
-from udata_ogp import actions
+from udata_ogp import actions, claims
 from udata_ogp.errors import Conflict
 from udata_ogp.factories import ActionPlanFactory, CommitmentFactory
 from udata_ogp.models import ActionPlan, Commitment
-from udata_ogp.plans import claims
 from udata_ogp.plans.importing import import_plan
 
 REFERENCE_PATH = str(files("udata_ogp.data").joinpath("fr-action-plan-2018-2020.json"))
@@ -95,6 +94,18 @@ class StatusChangeConcurrencyTest(OgpDBTestCase):
         commitment.reload()
         assert_chain(commitment)
 
+    def test_refused_while_its_plan_is_imported(self):
+        plan = import_plan(REFERENCE).plan
+        c5 = Commitment.objects.get(plan=plan, number=5)
+        hold_claim(timedelta(minutes=5))
+        with pytest.raises(claims.ImportInProgress) as error:
+            actions.change_status(c5, status="complete", rationale="done", check=False)
+        assert error.value.status == 409 and error.value.field == "status"
+        assert Commitment.objects.get(id=c5.id).status_history == c5.status_history
+        ActionPlan._get_db()[claims.COLLECTION].delete_many({})
+        hold_claim(timedelta(seconds=-1))  # a crashed import's claim blocks nothing
+        assert actions.change_status(c5, status="complete", rationale="done", check=False)
+
     def test_conflict_after_too_many_attempts(self, monkeypatch):
         monkeypatch.setattr(actions, "STATUS_CHANGE_ATTEMPTS", 1)
         commitment = CommitmentFactory()
@@ -152,7 +163,7 @@ class ImportConcurrencyTest(OgpDBTestCase):
         hold_claim(timedelta(minutes=5))
         with pytest.raises(claims.ImportInProgress) as error:
             import_plan(REFERENCE)
-        assert error.value.status == 409 and "in progress" in error.value.message
+        assert error.value.status == 409 and PLAN_TITLE in error.value.message
         assert ActionPlan.objects.count() == 0
         # A dry run writes nothing and needs no claim.
         assert import_plan(REFERENCE, dry_run=True).created
@@ -198,6 +209,20 @@ class ImportConcurrencyTest(OgpDBTestCase):
         assert list(Commitment.objects) == [other]
         assert ActionPlan._get_db()[claims.COLLECTION].count_documents({}) == 0
 
+    def test_any_failure_while_writing_leaves_no_half_plan(self, mocker):
+        real = Commitment.save
+
+        def save(commitment, *args, **kwargs):
+            if commitment.number == 3:
+                raise RuntimeError("connection lost")
+            return real(commitment, *args, **kwargs)
+
+        mocker.patch.object(Commitment, "save", save)
+        with pytest.raises(RuntimeError):
+            import_plan(REFERENCE)
+        assert ActionPlan.objects.count() == 0 and Commitment.objects.count() == 0
+        assert ActionPlan._get_db()[claims.COLLECTION].count_documents({}) == 0
+
     def test_status_changed_meanwhile_undoes_an_update(self, mocker):
         plan = import_plan(REFERENCE).plan
         c1 = Commitment.objects.get(plan=plan, number=1)
@@ -207,7 +232,9 @@ class ImportConcurrencyTest(OgpDBTestCase):
         real = Commitment.save
 
         def save(commitment, *args, **kwargs):
-            if commitment.number == 5:  # an editor changes its status just before
+            if commitment.number == 5:
+                # An editor's change that checked for an import just before this one began.
+                mocker.patch.object(actions, "import_in_progress", return_value=False)
                 actions.change_status(c5, status="complete", rationale="done", check=False)
             return real(commitment, *args, **kwargs)
 
@@ -243,7 +270,7 @@ class ImportConcurrencyApiTest(OgpAPITestCase):
                 content_type="multipart/form-data",
             )
         assert response.status_code == 409, response.json
-        assert "in progress" in response.json["message"]
+        assert PLAN_TITLE in response.json["message"]
         assert response.json["errors"] == {"plan": [response.json["message"]]}
         assert ActionPlan.objects.count() == 0
 
@@ -251,7 +278,7 @@ class ImportConcurrencyApiTest(OgpAPITestCase):
         hold_claim(timedelta(minutes=5))
         result = self.cli("ogp", "import", REFERENCE_PATH, expect_error=True)
         assert result.exit_code == 1
-        assert "in progress" in result.output
+        assert PLAN_TITLE in result.output
         assert ActionPlan.objects.count() == 0
 
     def test_concurrent_plan_creations_never_share_a_slug(self, mocker):

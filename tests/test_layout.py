@@ -18,7 +18,7 @@ LAYERS = [
     "tasks",
     {"web", "api"},
     {"health", "plans"},
-    ("actions", "loading", "factories"),
+    ("actions", "claims", "loading", "factories"),
     {"permissions", "targets"},
     "models",
     {"constants", "errors", "embedded"},

@@ -15,6 +15,7 @@ from mongoengine import Q
 from mongoengine.errors import NotUniqueError
 from udata.i18n import gettext as _
 
+from udata_ogp.claims import ImportInProgress, import_in_progress
 from udata_ogp.constants import COMPLETION, LINK_ROLES
 from udata_ogp.errors import Conflict, Forbidden, InvalidInput
 from udata_ogp.models import Commitment, CommitmentLink, StatusChange
@@ -183,6 +184,11 @@ def change_status(
     if evidence_url and not evidence_url.startswith(("http://", "https://")):
         raise InvalidInput(_("The evidence URL must be an http(s) URL."), field="evidence_url")
     rationale = rationale.strip()
+    if import_in_progress(commitment.plan):
+        raise ImportInProgress(
+            _("The plan of this commitment is being imported; try again when it is over."),
+            field="status",
+        )
     for attempt in range(STATUS_CHANGE_ATTEMPTS):
         change = StatusChange(
             at=at or datetime.now(UTC),

@@ -20,6 +20,7 @@ from mongoengine.errors import NotUniqueError, SaveConditionError, ValidationErr
 from udata.i18n import gettext as _
 
 from udata_ogp.actions import create_link
+from udata_ogp.claims import claim, plan_identity
 from udata_ogp.errors import Conflict, OgpError, duplicate_fields
 from udata_ogp.models import (
     ActionPlan,
@@ -35,7 +36,6 @@ from udata_ogp.models import (
     SubCommitment,
 )
 from udata_ogp.plans import document as pf
-from udata_ogp.plans.claims import claim, plan_identity
 from udata_ogp.plans.exporting import commitment_dict, plan_dict
 from udata_ogp.targets import state_of_document, target_model
 
@@ -187,7 +187,7 @@ def import_plan(
 ) -> ImportReport:
     """Create or update one plan and its commitments; raises ImportValidationError.
 
-    A real import holds the plan's claim (`udata_ogp.plans.claims`) from its first read to its
+    A real import holds the plan's claim (`udata_ogp.claims`) from its first read to its
     last write: a concurrent import of the same plan gets ImportInProgress (409). A write the
     database refuses all the same (a unique index, a commitment changed meanwhile) undoes the
     import's earlier writes and raises Conflict (409).
@@ -359,6 +359,9 @@ def _write(
     except (NotUniqueError, SaveConditionError) as exc:
         _undo(written, stored)
         raise _refused(current, exc) from None
+    except BaseException:
+        _undo(written, stored)  # whatever stopped the import, it leaves no half plan
+        raise
 
 
 def _undo(written: list[Document], stored: dict[ObjectId, dict]) -> None:

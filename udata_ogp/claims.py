@@ -6,6 +6,9 @@ import inserts `{_id: <plan identity>}` into `ogp_import_claim`: the `_id` index
 MongoDB (no index to create or migrate), so exactly one insert wins and the others answer 409.
 A claim carries an expiry, so that an import killed half-way does not block its plan for ever:
 an expired claim is taken over with a conditional update, which again only one contender wins.
+
+Status changes look at the claim too (`import_in_progress`): while a plan is imported, its
+commitments' statuses are the import's, and a change would be overwritten or undone with it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from udata.i18n import gettext as _
 from udata_ogp.errors import Conflict
 from udata_ogp.models import ActionPlan
 
-__all__ = ("COLLECTION", "ImportInProgress", "claim", "plan_identity")
+__all__ = ("COLLECTION", "ImportInProgress", "claim", "import_in_progress", "plan_identity")
 
 COLLECTION = "ogp_import_claim"
 
@@ -43,6 +46,12 @@ def _collection():
 def _now() -> datetime:
     # Naive UTC: what pymongo reads back, so that stored and computed dates compare.
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def import_in_progress(plan: ActionPlan) -> bool:
+    """Whether a live (unexpired) import claim holds this plan."""
+    query = {"_id": plan_identity(plan.country, plan.title), "expires_at": {"$gte": _now()}}
+    return _collection().count_documents(query, limit=1) > 0
 
 
 @contextmanager
