@@ -59,7 +59,7 @@ def claim(identity: str, *, label: str, by=None) -> Iterator[str]:
     """Hold the import claim of one plan for the block; ImportInProgress when someone does."""
     now = _now()
     token = uuid.uuid4().hex
-    ttl = timedelta(seconds=int(current_app.config["OGP_IMPORT_CLAIM_SECONDS"]))
+    ttl = timedelta(seconds=int(current_app.config.get("OGP_IMPORT_CLAIM_SECONDS", 600)))
     fields = {
         "token": token,
         "claimed_at": now,

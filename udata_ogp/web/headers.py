@@ -37,7 +37,7 @@ def is_ogp_request() -> bool:
 
 
 def frame_ancestors() -> str:
-    value = current_app.config.get("OGP_FRAME_ANCESTORS") or "'none'"
+    value = current_app.config.get("OGP_FRAME_ANCESTORS", "'self'")
     return value if isinstance(value, str) else " ".join(value)
 
 
@@ -52,7 +52,8 @@ def add_security_headers(response: Response) -> Response:
     headers = response.headers
     headers["Content-Security-Policy"] = content_security_policy(response.mimetype)
     headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = current_app.config["OGP_REFERRER_POLICY"]
+    referrer = current_app.config.get("OGP_REFERRER_POLICY", "strict-origin-when-cross-origin")
+    headers["Referrer-Policy"] = referrer
     legacy = LEGACY_FRAME_OPTIONS.get(frame_ancestors().strip())
     if legacy:
         headers["X-Frame-Options"] = legacy
