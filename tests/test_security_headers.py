@@ -130,7 +130,8 @@ class CrossSiteWritesTest(OgpAPITestCase):
         )
 
     def create_plan(self, headers: dict):
-        body = json.dumps({"country": "FR", "title": "Plan 2030"})
+        # A title of its own each time: the test is about origins, not slugs.
+        body = json.dumps({"country": "FR", "title": f"Plan {ActionPlan.objects.count() + 2030}"})
         return self.client.post(
             "/api/1/ogp/plans/",
             data=body,
@@ -164,7 +165,7 @@ class CrossSiteWritesTest(OgpAPITestCase):
         # Scripts send neither header: not a browser's cross-site request.
         response = self.client.post(
             "/api/1/ogp/plans/",
-            data=json.dumps({"country": "FR", "title": "Plan 2031"}),
+            data=json.dumps({"country": "FR", "title": "Plan 3000"}),
             headers={"Content-Type": "application/json"},
         )
         assert response.status_code == 201
