@@ -18,7 +18,7 @@ LAYERS = [
     "tasks",
     {"web", "api"},
     {"health", "plans"},
-    ("actions", "factories"),
+    ("actions", "claims", "factories"),
     # What a reader sees (pages, API, feed, exports, badge all ask it); reads links' targets.
     "visibility",
     "loading",

@@ -6,11 +6,12 @@ from datetime import datetime, timedelta
 
 import pytest
 from mongoengine.errors import FieldDoesNotExist, NotUniqueError
+from pymongo.errors import DuplicateKeyError
 from udata.core.dataset.factories import DatasetFactory
 
 from tests import OgpDBTestCase
 from udata_ogp import migrations
-from udata_ogp.factories import CommitmentLinkFactory
+from udata_ogp.factories import ActionPlanFactory, CommitmentLinkFactory
 from udata_ogp.models import ActionPlan, Commitment, CommitmentLink
 
 OBSOLETE = {
@@ -21,7 +22,7 @@ OBSOLETE = {
 }
 CURRENT_UNIQUE = "commitment_1_target_id_1_target_class_1_role_1"
 START = datetime(2020, 1, 1)
-IDS = ["0001_link_indexes", "0002_health_history_cap"]
+IDS = ["0001_link_indexes", "0002_health_history_cap", "0003_unique_plan_slug"]
 
 
 def _links():
@@ -106,11 +107,11 @@ class MigrateTest(OgpDBTestCase):
         assert f"would create index {CURRENT_UNIQUE} of ogp_commitment_link" in out
         assert "0002_health_history_cap: would apply" in out
         assert "would keep the latest 50 health events of 1 links" in out
-        assert "Dry run: 2 migrations pending, nothing written" in out
+        assert "Dry run: 3 migrations pending, nothing written" in out
 
     def test_migrate_applies_and_records(self, old_database):
         result = self.cli("ogp", "migrate")
-        assert "2 migrations applied" in result.output
+        assert "3 migrations applied" in result.output
 
         indexes = _indexes(CommitmentLink)
         assert not set(OBSOLETE) & set(indexes)
@@ -144,7 +145,7 @@ class MigrateTest(OgpDBTestCase):
         after_first = _state()
         result = self.cli("ogp", "migrate")
         assert _state() == after_first
-        assert "Nothing to migrate (2 migrations already applied)" in result.output
+        assert "Nothing to migrate (3 migrations already applied)" in result.output
         dry = self.cli("ogp", "migrate", "--dry-run")
         assert "Nothing to migrate" in dry.output
 
@@ -181,3 +182,38 @@ class MigrateTest(OgpDBTestCase):
         assert f"would create index {CURRENT_UNIQUE} of ogp_commitment_link" in actions
         assert "would create index slug_1 of ogp_action_plan" in actions
         assert empty.list_collection_names() == []
+
+
+class UniquePlanSlugMigrationTest(OgpDBTestCase):
+    @pytest.fixture
+    def duplicated_slugs(self):
+        """Plans of before the unique slug index: a non-unique one, and a slug taken twice."""
+        first, second, third = (ActionPlanFactory() for _ in range(3))
+        plans = ActionPlan._get_collection()
+        plans.drop_index("slug_1")
+        plans.create_index([("slug", 1)])
+        for plan, slug in ((first, "plan"), (second, "plan"), (third, "plan-1")):
+            plans.update_one({"_id": plan.id}, {"$set": {"slug": slug}})
+        yield first, second, third
+        plans.delete_many({})  # udata empties collections after the test, not their indexes
+        plans.drop_index("slug_1")
+        ActionPlan.ensure_indexes()
+
+    def test_renames_duplicates_and_makes_the_index_unique(self, duplicated_slugs):
+        first, second, third = duplicated_slugs
+        plans = ActionPlan._get_collection()
+        migration = next(m for m in migrations.available() if m.id == "0003_unique_plan_slug")
+        dry = migration.migrate(plans.database, True)
+        assert dry == [
+            f"would rename plan {second.id} from slug plan to plan-2",
+            "would replace index slug_1 of ogp_action_plan by a unique one",
+        ]
+        assert not plans.index_information()["slug_1"].get("unique")
+
+        assert migration.migrate(plans.database, False) == [a[6:] for a in dry]
+        slugs = {doc["_id"]: doc["slug"] for doc in plans.find()}
+        assert slugs == {first.id: "plan", second.id: "plan-2", third.id: "plan-1"}
+        assert plans.index_information()["slug_1"]["unique"]
+        assert migration.migrate(plans.database, False) == []  # idempotent
+        with pytest.raises(DuplicateKeyError):
+            plans.insert_one({"country": "FR", "title": "Other", "slug": "plan"})

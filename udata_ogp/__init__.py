@@ -24,6 +24,13 @@ DEFAULTS: dict[str, object] = {
     # Where the pages' sign-in link leads (`next=` the page added): a portal whose front end is
     # cdata signs people in there; None is udata's own login page.
     "OGP_LOGIN_URL": None,
+    # Seconds an import holds its plan's claim at most: a crashed import blocks it no longer.
+    "OGP_IMPORT_CLAIM_SECONDS": 600,
+    # Who may frame the /ogp/ pages (CSP `frame-ancestors` sources): only the portal for now;
+    # a portal that embeds them elsewhere lists those origins here.
+    "OGP_FRAME_ANCESTORS": "'self'",
+    # Links from the pages to other sites tell them the portal, never the page's query string.
+    "OGP_REFERRER_POLICY": "strict-origin-when-cross-origin",
 }
 
 
@@ -46,7 +53,9 @@ def init_app(app) -> None:
     from udata_ogp import signals  # noqa: F401  (receivers of udata's signals)
     from udata_ogp.commands import grp
     from udata_ogp.web.blueprint import init_app as init_web
+    from udata_ogp.web.headers import init_app as init_headers
 
     init_web(app)
+    init_headers(app)
     if "ogp" not in app.cli.commands:
         app.cli.add_command(grp)

@@ -7,11 +7,15 @@ system (import, tag sweep) pass `check=False`.
 
 from __future__ import annotations
 
+import random
+import time
 from datetime import UTC, datetime
 
+from mongoengine import Q
 from mongoengine.errors import NotUniqueError
 from udata.i18n import gettext as _
 
+from udata_ogp.claims import ImportInProgress, import_in_progress
 from udata_ogp.constants import COMPLETION, LINK_ROLES
 from udata_ogp.errors import Conflict, Forbidden, InvalidInput
 from udata_ogp.models import Commitment, CommitmentLink, StatusChange
@@ -19,6 +23,9 @@ from udata_ogp.permissions import can_edit_commitment, can_link, can_unlink
 from udata_ogp.targets import resolve_target, snapshot_of, target_label, target_model
 
 __all__ = ("change_status", "create_link", "delete_link", "update_link")
+
+# Concurrent status changes each retry on the fresh status this many times, then answer 409.
+STATUS_CHANGE_ATTEMPTS = 5
 
 
 def _check_role(role: str) -> None:
@@ -169,16 +176,35 @@ def change_status(
         raise InvalidInput(_("A rationale is required."), field="rationale")
     if evidence_url and not evidence_url.startswith(("http://", "https://")):
         raise InvalidInput(_("The evidence URL must be an http(s) URL."), field="evidence_url")
-    change = StatusChange(
-        at=at or datetime.now(UTC),
-        by=by,
-        by_name=getattr(by, "fullname", None) if by is not None else None,
-        status_from=commitment.status,
-        status_to=status,
-        rationale=rationale.strip(),
-        evidence_url=evidence_url or None,
+    rationale = rationale.strip()
+    if import_in_progress(commitment.plan):
+        raise ImportInProgress(
+            _("The plan of this commitment is being imported; try again when it is over."),
+            field="status",
+        )
+    for attempt in range(STATUS_CHANGE_ATTEMPTS):
+        change = StatusChange(
+            at=at or datetime.now(UTC),
+            by=by,
+            by_name=getattr(by, "fullname", None) if by is not None else None,
+            status_from=commitment.status,
+            status_to=status,
+            rationale=rationale,
+            evidence_url=evidence_url or None,
+        )
+        # One atomic update, only if nobody changed the status since it was read: the history
+        # is appended and the status set together, and each entry's `from` is the previous `to`.
+        length = len(commitment.status_history)
+        unchanged = Q(status_history__size=length)
+        if not length:  # mongoengine stores no empty list: a commitment never changed has none
+            unchanged |= Q(status_history__exists=False)
+        written = Commitment.objects(Q(id=commitment.id, status=commitment.status) & unchanged)
+        written = written.update_one(push__status_history=change, set__status=status)
+        commitment.reload()
+        if written:
+            return change
+        time.sleep(random.uniform(0, 0.01 * 2**attempt))  # spread the retries of a crowd
+    raise Conflict(
+        _("The status of this commitment is being changed by someone else; try again."),
+        field="status",
     )
-    # One atomic update: the history is appended and the status set together.
-    Commitment.objects(id=commitment.id).update_one(push__status_history=change, set__status=status)
-    commitment.reload()
-    return change

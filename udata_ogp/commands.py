@@ -131,6 +131,7 @@ def import_command(path: str, fmt: str | None, milestones_path: str | None, dry_
     """Import an action plan (JSON or CSV); see docs/import-format.md."""
     from udata.commands import echo, exit_with_error, success
 
+    from udata_ogp.errors import Conflict
     from udata_ogp.plans.importing import ImportValidationError, import_plan
 
     fmt = fmt or ("csv" if path.lower().endswith(".csv") else "json")
@@ -145,6 +146,8 @@ def import_command(path: str, fmt: str | None, milestones_path: str | None, dry_
     except ImportValidationError as exc:
         details = "\n".join(f"  {p.pointer}: {p.message}" for p in exc.problems)
         exit_with_error(f"{path}: {len(exc.problems)} problem(s), nothing written", details, code=1)
+    except Conflict as exc:  # another import of the plan runs, or a write was refused meanwhile
+        exit_with_error(f"{path}: {exc.message}", code=1)
     verb = "would be " if dry_run else ""
     for label, keys in (
         ("created", report.created),

@@ -297,7 +297,10 @@ class ActionPlan(Datetimed, Auditable, Linkable, Owned, Document[ActionPlanQuery
 
     meta = {
         "collection": "ogp_action_plan",
-        "indexes": ["slug", "country", "-start"] + Owned.meta["indexes"],
+        # A unique slug: two plans created at once from one title cannot share a page (the
+        # slug field picks a free slug by reading, which does not stop a concurrent insert).
+        "indexes": [{"fields": ["slug"], "unique": True}, "country", "-start"]
+        + Owned.meta["indexes"],
         "ordering": ["-start", "title"],
         "queryset_class": ActionPlanQuerySet,
         "auto_create_index_on_save": True,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import select
+import socket
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 import requests
@@ -71,7 +74,7 @@ class ProbeUrlsTest:
         running = {"all": 0}
         peak = {"all": 0}
 
-        def slow(session, url, timeout):
+        def slow(url, timeout, policy):
             host = url.split("/")[2]
             with lock:
                 for key in (host, "all"):
@@ -89,6 +92,107 @@ class ProbeUrlsTest:
         assert all(r.available for r in results.values())
         assert all(peak[f"{h}.example.org"] == 2 for h in "abcd")
         assert 2 < peak["all"] <= 5
+
+
+class TrickleServer:
+    """A local HTTP server that answers one byte at a time, never finishing its headers.
+
+    Records each connection's (opened, closed) times, closed being when the client hung up.
+    `gives_up_after` bounds a connection (so that a probe without a deadline ends, late).
+    """
+
+    def __init__(self, interval: float = 0.05, gives_up_after: float = 8.0) -> None:
+        self.interval = interval
+        self.gives_up_after = gives_up_after
+        self.connections: list[list[float]] = []
+        self.lock = threading.Lock()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.stopped = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        self.listener.settimeout(0.1)
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                continue
+            record = [time.monotonic(), None]
+            with self.lock:
+                self.connections.append(record)
+            threading.Thread(target=self._trickle, args=(conn, record), daemon=True).start()
+
+    def _trickle(self, conn: socket.socket, record: list) -> None:
+        answer = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100_000
+        try:
+            for byte in answer:
+                if time.monotonic() - record[0] > self.gives_up_after or self.stopped.is_set():
+                    break
+                readable, _, _ = select.select([conn], [], [], self.interval)
+                if readable and not conn.recv(65536, socket.MSG_PEEK):
+                    break  # the client shut the connection down
+                if readable:
+                    conn.recv(65536)  # the request
+                conn.sendall(bytes([byte]))
+        except OSError:
+            pass
+        finally:
+            record[1] = time.monotonic()
+            conn.close()
+
+    def peak(self, slack: float = 0.05) -> int:
+        """Most connections open at once (a connection counts until `slack` before its close)."""
+        with self.lock:
+            spans = [(o, (c or time.monotonic()) - slack) for o, c in self.connections]
+        return max((sum(1 for o, c in spans if o <= t < c) for t, _ in spans), default=0)
+
+    def url(self, host: str = "127.0.0.1", path: str = "/data.csv") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.listener.close()
+
+
+@contextmanager
+def trickling(**kwargs):
+    server = TrickleServer(**kwargs)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+LOCAL = SSRFPolicy(allow_loopback=True)  # the test servers listen on 127.0.0.1
+
+
+class ProbeDeadlineTest:
+    def test_trickling_server_is_cut_off_at_the_deadline(self):
+        with trickling() as server:
+            start = time.monotonic()
+            result = probe_urls([server.url()], timeout=1, policy=LOCAL)[server.url()]
+            elapsed = time.monotonic() - start
+            assert (result.available, result.error) == (False, "timeout")
+            # One deadline for HEAD and GET together, not one per read (that would be 8 s
+            # here, when the server gives up); slack for a loaded machine.
+            assert elapsed < 2.5, elapsed
+            assert len(server.connections) == 1
+            time.sleep(0.2)
+            assert server.connections[0][1] is not None  # the probe hung up
+
+    def test_deadlines_stay_within_the_limits(self):
+        with trickling() as one, trickling() as other:
+            urls = [one.url("127.0.0.1", f"/{i}") for i in range(4)]
+            urls += [other.url("localhost", f"/{i}") for i in range(4)]
+            start = time.monotonic()
+            results = probe_urls(urls, timeout=0.5, concurrency=3, per_host=2, policy=LOCAL)
+            elapsed = time.monotonic() - start
+            assert all(r.error == "timeout" for r in results.values()), results
+            # 8 checks of 0.5 s, 3 at a time: 3 waves; without the deadline, 8 s each.
+            assert 1.4 < elapsed < 4.5, elapsed
+            assert one.peak() <= 2 and other.peak() <= 2
+            assert len(one.connections) == len(other.connections) == 4
 
 
 class ProbeStorageTest(OgpDBTestCase):

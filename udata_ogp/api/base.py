@@ -8,11 +8,15 @@ decided in `udata_ogp.visibility`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 import mongoengine
 from bson import ObjectId
-from flask import request
+from flask import current_app, request
+from flask_wtf.csrf import validate_csrf
 from mongoengine import Q
 from mongoengine.errors import NotUniqueError
 from mongoengine.fields import (
@@ -22,24 +26,109 @@ from mongoengine.fields import (
     ListField,
     ReferenceField,
 )
-from udata.api import api
+from udata.api import HEADER_API_KEY, api
 from udata.api_fields import patch
+from udata.cors import get_allowed_origins
 from udata.mongo.errors import FieldValidationError
+from wtforms.validators import ValidationError
 
 from udata_ogp.api.parsers import (
     MAX_PAGE_SIZE,
 )
-from udata_ogp.errors import Conflict, InvalidInput, NotFound, OgpError
+from udata_ogp.errors import Conflict, InvalidInput, NotFound, OgpError, duplicate_fields
 from udata_ogp.models import ActionPlan, Commitment, CommitmentLink
 from udata_ogp.permissions import (
     can_read_commitment,
     can_read_plan,
 )
 
+# ---------------------------------------------------------------------------------------------
+# Cross-site writes
+# ---------------------------------------------------------------------------------------------
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _origin_of(url: str | None) -> str | None:
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else None
+
+
+def _same_host(origin: str) -> bool:
+    """This site: the request's host, or SERVER_NAME. The scheme is not compared, so that a
+    proxy terminating TLS without X-Forwarded-Proto does not turn the portal against itself."""
+    host = urlsplit(origin).netloc
+    own = {request.host.lower(), (current_app.config.get("SERVER_NAME") or "").lower()}
+    return host in own - {""}
+
+
+def _carries_own_credentials() -> bool:
+    """An API key or a bearer token: headers a cross-site page cannot make a browser send."""
+    return bool(request.headers.get(HEADER_API_KEY) or request.headers.get("Authorization"))
+
+
+def _valid_csrf_token() -> bool:
+    """udata's CSRF token (GET /get-csrf) in one of Flask-WTF's headers, valid for the session."""
+    for header in current_app.config.get("WTF_CSRF_HEADERS", ["X-CSRFToken", "X-CSRF-Token"]):
+        token = request.headers.get(header)
+        if token:
+            try:
+                validate_csrf(token)
+            except ValidationError:
+                return False
+            return True
+    return False
+
+
+def cross_site_write_refusal() -> str | None:
+    """Why a write must be refused as cross-site, or None.
+
+    udata exempts its API from CSRF protection, so a page elsewhere could make a signed-in
+    browser post to it (a multipart form needs no CORS preflight) with the session cookie. A
+    write that carries no credentials of its own must therefore come from the API's own origin
+    or a trusted front-end (udata's CORS_ALLOWED_ORIGINS, CDATA_BASE_URL), as its `Origin` (or,
+    without one, its `Referer`) says, or carry udata's CSRF token. Requests without either
+    header (scripts, curl) are not browsers' cross-site requests and pass.
+    """
+    if request.method not in WRITE_METHODS or _carries_own_credentials():
+        return None
+    header = "Origin" if "Origin" in request.headers else "Referer"
+    sent = request.headers.get(header)
+    if sent is None:
+        return None
+    origin = _origin_of(sent)  # `Origin: null` (sandboxed or privacy-stripped) has none
+    if origin is not None and (
+        _same_host(origin) or origin in {o.lower() for o in get_allowed_origins()}
+    ):
+        return None
+    if _valid_csrf_token():
+        return None
+    return (
+        f"Cross-site request refused: its {header} ({sent}) is not this site's; send an API "
+        "key (X-API-KEY) or udata's CSRF token."
+    )
+
+
+def same_site_writes(view: Callable) -> Callable:
+    """Every resource of the namespace: cookie-authenticated writes only from this site."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        reason = cross_site_write_refusal()
+        if reason:
+            api.abort(403, reason, errors={"origin": [reason]})
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
 ns = api.namespace(
     "ogp",
     "Open Government Partnership action plans, their commitments and the data serving them. "
-    f"Lists are paginated (page, page_size ≤ {MAX_PAGE_SIZE}: larger sizes are refused with 400).",
+    f"Lists are paginated (page, page_size ≤ {MAX_PAGE_SIZE}: larger sizes are refused with 400). "
+    "Writes authenticated by the session cookie are accepted only from this site's origin (or "
+    "with udata's CSRF token); API-key calls are not concerned.",
+    decorators=[same_site_writes],
 )
 
 
@@ -180,8 +269,14 @@ def save(obj) -> None:
     try:
         obj.save()
     except NotUniqueError:
+        fields = duplicate_fields(obj)
+        if not fields:
+            raise Conflict(
+                "Another object already has these values (e.g. same number or OGP id)."
+            ) from None
+        names = ", ".join(fields)
         raise Conflict(
-            "Another object already has these values (e.g. same number or OGP id)."
+            f"Another {obj.verbose_name} already has this {names}.", field=fields[-1]
         ) from None
 
 

@@ -165,6 +165,7 @@ class CommitmentStatusAPI(API):
     @api.marshal_with(StatusChange.__read_fields__, code=201)
     @api.response(400, "Validation error")
     @api.response(403, "Forbidden")
+    @api.response(409, "Changed concurrently too many times in a row; try again")
     def post(self, commitment: str):
         """Change the status, with a rationale (its editors and administrators)"""
         obj = get_commitment(commitment)

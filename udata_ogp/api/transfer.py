@@ -51,6 +51,7 @@ class PlansImportAPI(API):
     @api.response(200, "Imported (or checked, with dry_run) with nothing new", import_report_fields)
     @api.response(201, "Imported, something was created", import_report_fields)
     @api.response(400, "Every problem of the file, by pointer; nothing was written")
+    @api.response(409, "Another import of the plan is running, or a write was refused meanwhile")
     def post(self):
         """Import an action plan (JSON or CSV), all or nothing (administrators)"""
         from udata_ogp.plans.importing import ImportValidationError, import_plan

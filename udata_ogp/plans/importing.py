@@ -16,10 +16,12 @@ from typing import Any
 
 from bson import ObjectId
 from mongoengine import Document
-from mongoengine.errors import ValidationError
+from mongoengine.errors import NotUniqueError, SaveConditionError, ValidationError
+from udata.i18n import gettext as _
 
 from udata_ogp.actions import create_link
-from udata_ogp.errors import OgpError
+from udata_ogp.claims import claim, plan_identity
+from udata_ogp.errors import Conflict, OgpError, duplicate_fields
 from udata_ogp.models import (
     ActionPlan,
     Axis,
@@ -183,11 +185,26 @@ def import_plan(
     milestones_csv: bytes | str | None = None,
     links_csv: bytes | str | None = None,
 ) -> ImportReport:
-    """Create or update one plan and its commitments; raises ImportValidationError."""
+    """Create or update one plan and its commitments; raises ImportValidationError.
+
+    A real import holds the plan's claim (`udata_ogp.claims`) from its first read to its
+    last write: a concurrent import of the same plan gets ImportInProgress (409). A write the
+    database refuses all the same (a unique index, a commitment changed meanwhile) undoes the
+    import's earlier writes and raises Conflict (409).
+    """
     try:
         normalised = _parse(content, fmt, milestones_csv, links_csv)
     except pf.ProblemList as exc:
         raise ImportValidationError(exc.problems) from None
+    if dry_run:
+        return _import(normalised, dry_run=True, by=by)
+    plan_data = normalised.doc["plan"]
+    identity = plan_identity(plan_data["country"], plan_data["title"])
+    with claim(identity, label=repr(plan_data["title"]), by=by):
+        return _import(normalised, dry_run=False, by=by)
+
+
+def _import(normalised: pf.Normalised, *, dry_run: bool, by) -> ImportReport:
     doc = normalised.doc
     problems: list[tuple[str, str]] = []
     report = ImportReport(dry_run=dry_run)
@@ -201,6 +218,10 @@ def import_plan(
         plan_before = None
     else:
         plan_before = plan_dict(plan)
+    # Stored forms as read, to undo this import's writes if the database refuses one.
+    stored = {} if plan_new else _stored(ActionPlan, {"_id": plan.pk})
+    if not plan_new:
+        stored.update(_stored(Commitment, {"plan": plan.pk}))
     _assign(plan, plan_data, pf.PLAN_FIELDS)
     problems += _validate(plan, "/plan", plan_new)
     plan_changed = plan_new or plan_dict(plan) != plan_before
@@ -278,17 +299,103 @@ def import_plan(
     (report.created if plan_new else report.updated if plan_changed else report.unchanged).append(
         plan_key
     )
-    if plan_changed and not dry_run:
-        plan.save()
     report.plan = plan if not (dry_run and plan_new) else None
     for commitment, new, changed, _data in planned:
         key = _key(commitment)
         (report.created if new else report.updated if changed else report.unchanged).append(key)
-        if changed and not dry_run:
-            commitment.save()
+    if not dry_run:
+        _write(plan, plan_new, plan_changed, planned, stored)
     for commitment, new, _changed, data in planned:
         report.links_created += _evidence_links(commitment, new, data, by, dry_run)
     return report
+
+
+def _stored(model: type[Document], query: dict) -> dict[ObjectId, dict]:
+    return {raw["_id"]: raw for raw in model._get_collection().find(query)}
+
+
+def _unchanged_since_read(raw: dict) -> dict:
+    """A save condition: the status and its history are as read (a status change refuses it)."""
+    length = len(raw.get("status_history") or [])
+    condition = {"status": raw.get("status"), f"status_history__{length}__exists": False}
+    if length:
+        condition[f"status_history__{length - 1}__exists"] = True
+    return condition
+
+
+def _write(
+    plan: ActionPlan,
+    plan_new: bool,
+    plan_changed: bool,
+    planned: list[tuple[Commitment, bool, bool, dict]],
+    stored: dict[ObjectId, dict],
+) -> None:
+    """Save what changed; a refused write undoes the earlier ones and raises Conflict.
+
+    A new plan is written unpublished and published last, so that no reader ever sees it
+    without all its commitments.
+    """
+    written: list[Document] = []
+    publish = plan_new and plan.published
+    current: Document = plan
+    try:
+        if plan_changed:
+            if publish:
+                plan.published = False
+            plan.save()
+            written.append(plan)
+        for commitment, new, changed, _data in planned:
+            if not changed:
+                continue
+            current = commitment
+            if new:
+                commitment.save()
+            else:
+                commitment.save(save_condition=_unchanged_since_read(stored[commitment.pk]))
+            written.append(commitment)
+        if publish:
+            ActionPlan.objects(id=plan.id).update_one(set__published=True)
+            plan.published = True
+    except (NotUniqueError, SaveConditionError) as exc:
+        _undo(written, stored)
+        raise _refused(current, exc) from None
+    except BaseException:
+        _undo(written, stored)  # whatever stopped the import, it leaves no half plan
+        raise
+
+
+def _undo(written: list[Document], stored: dict[ObjectId, dict]) -> None:
+    """Back to the stored forms read before the import: new documents go, others are restored."""
+    for doc in reversed(written):
+        collection = type(doc)._get_collection()
+        raw = stored.get(doc.pk)
+        if raw is None:
+            collection.delete_one({"_id": doc.pk})
+        else:
+            collection.replace_one({"_id": doc.pk}, raw)
+
+
+def _refused(doc: Document, exc: Exception) -> Conflict:
+    what = f"plan {doc.title!r}" if isinstance(doc, ActionPlan) else _key(doc)
+    if isinstance(exc, SaveConditionError):
+        return Conflict(
+            _(
+                "The status of %(what)s changed while the file was being imported; nothing "
+                "was written, import it again.",
+                what=what,
+            ),
+            field="status",
+        )
+    fields = duplicate_fields(doc)
+    return Conflict(
+        _(
+            "%(what)s: another document already has this %(fields)s (written meanwhile); "
+            "nothing was written.",
+            what=what,
+            fields=", ".join(fields) or _("value"),
+        ),
+        field=fields[-1] if fields else None,
+    )
 
 
 def _evidence_links(commitment: Commitment, new: bool, data: dict, by, dry_run: bool) -> list[str]:
