@@ -260,7 +260,27 @@ def can_edit_plan_cached(plan: ActionPlan) -> bool:
     return cache[plan.id]
 
 
+def _keep_own_error_pages(app) -> None:
+    """udata swaps every HTML 404 for its bare English-titled page; ours are kept under /ogp/.
+
+    udata's app-wide `after_request` hook runs after the blueprint's own hooks, so the only place
+    to skip it for the blueprint's responses is the hook itself: wrap it once.
+    """
+    hooks = app.after_request_funcs.get(None, [])
+    for index, hook in enumerate(hooks):
+        if getattr(hook, "__name__", "") == "return_404_html_if_requested":
+
+            def unless_ours(response: Response, _hook=hook) -> Response:
+                if request.blueprint == blueprint.name:
+                    return response
+                return _hook(response)
+
+            unless_ours.__name__ = "ogp_keeps_its_404_pages"
+            hooks[index] = unless_ours
+
+
 def init_app(app) -> None:
+    _keep_own_error_pages(app)
     # udata registers its sanitising `markdown` filter in `standalone()`; tests and bare apps
     # may not have run it.
     if "markdown" not in app.jinja_env.filters:

@@ -1,0 +1,143 @@
+"""The pages in a real browser: axe-core finds no violation, and nothing scrolls sideways at 320 px.
+
+Debian's `chromium` is driven by Playwright (`executable_path`, no browser download) and axe-core
+comes inside `axe-playwright-python`. Every request that does not go to the test server is
+aborted, so the check runs offline like CI and a page that needs the network would show it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from flask import current_app
+from udata.core.user.factories import AdminFactory
+
+from tests import OgpAPITestCase
+from tests.web import test_browser
+from tests.web.test_browser import CHROMIUM_FLAGS, chromium
+from tests.web.test_pages import build_france_plan, compile_catalogues
+
+compile_catalogues()
+
+# axe's WCAG 2.x A/AA rules and its best practices (landmarks, headings, regions).
+AXE_OPTIONS = {
+    "resultTypes": ["violations"],
+    "runOnly": {
+        "type": "tag",
+        "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"],
+    },
+}
+SMALL = {"width": 320, "height": 800}
+
+
+def _violations(results) -> list[str]:
+    lines = []
+    for violation in results.response["violations"]:
+        for node in violation["nodes"]:
+            lines.append(f"{violation['id']}: {node['target']} {node.get('failureSummary', '')}")
+    return lines
+
+
+class AccessibilityTest(OgpAPITestCase):
+    # The running app, from the browser test (one place for the live server).
+    server = test_browser.BrowserTest.server
+
+    @pytest.fixture
+    def browser(self) -> Iterator:
+        sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]'")
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=chromium(),
+                headless=True,
+                # Playwright adds its own headless switch.
+                args=[flag for flag in CHROMIUM_FLAGS if flag != "--headless"],
+            )
+            yield browser
+            browser.close()
+
+    @pytest.fixture
+    def open_page(self, browser, server):
+        contexts = []
+
+        def open_page(path: str, viewport: dict | None = None, cookies: list | None = None):
+            context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900})
+            contexts.append(context)
+            if cookies:
+                context.add_cookies([{**cookie, "url": server} for cookie in cookies])
+            outside = []
+
+            def offline(route):
+                if route.request.url.startswith(server):
+                    route.continue_()
+                else:
+                    outside.append(route.request.url)
+                    route.abort()
+
+            context.route("**/*", offline)
+            page = context.new_page()
+            response = page.goto(f"{server}{path}", wait_until="load")
+            assert not outside, f"{path} asked the network: {outside}"
+            return page, response
+
+        yield open_page
+        for context in contexts:
+            context.close()
+
+    def axe(self, page) -> list[str]:
+        from axe_playwright_python.sync_playwright import Axe
+
+        return _violations(Axe().run(page, options=AXE_OPTIONS))
+
+    def signed_in(self, user) -> list[dict]:
+        """The session cookie of `user`, as Flask-Login writes it after udata's sign-in."""
+        app = current_app._get_current_object()
+        serializer = app.session_interface.get_signing_serializer(app)
+        value = serializer.dumps({"_user_id": user.get_id(), "_fresh": True})
+        return [{"name": app.config["SESSION_COOKIE_NAME"], "value": value}]
+
+    def test_axe_finds_no_violation(self, open_page):
+        data = build_france_plan()
+        plan, c5, dvf = data["plan"], data["c5"], data["dvf"]
+        pages = [
+            ("/ogp/", 200),
+            (f"/ogp/plans/{plan.slug}/", 200),
+            (f"/ogp/plans/{plan.slug}/?status=substantial&health=stale", 200),
+            (f"/ogp/commitments/{c5.slug}/", 200),
+            (f"/ogp/datasets/{dvf.id}/", 200),
+            ("/ogp/nowhere/", 404),
+        ]
+        found = {}
+        for lang in ("fr", "en"):
+            for path, status in pages:
+                url = f"{path}{'&' if '?' in path else '?'}lang={lang}"
+                page, response = open_page(url)
+                assert response.status == status, url
+                found[url] = self.axe(page)
+        # The producer's forms (link a dataset, remove a link) and the editor's status form.
+        for user, path in (
+            (data["producer"], f"/ogp/commitments/{c5.slug}/"),
+            (data["producer"], f"/ogp/datasets/{dvf.id}/"),
+            (data["editor"], f"/ogp/commitments/{c5.slug}/"),
+            (AdminFactory(), f"/ogp/plans/{plan.slug}/"),
+        ):
+            for lang in ("fr", "en"):
+                url = f"{path}?lang={lang}"
+                page, response = open_page(url, cookies=self.signed_in(user))
+                assert response.status == 200, url
+                assert user.first_name in page.content(), "the cookie did not sign in"
+                found[f"{url} ({user.first_name})"] = self.axe(page)
+        failing = {url: lines for url, lines in found.items() if lines}
+        assert not failing, '\n'.join(f'{url}\n  ' + '\n  '.join(lines) for url, lines in failing.items())
+
+    def test_no_sideways_scrolling_at_320px(self, open_page):
+        data = build_france_plan()
+        paths = ["/ogp/", f"/ogp/plans/{data['plan'].slug}/", f"/ogp/commitments/{data['c5'].slug}/"]
+        too_wide = {}
+        for lang in ("fr", "en"):
+            for path in paths:
+                page, _response = open_page(f"{path}?lang={lang}", viewport=SMALL)
+                width = page.evaluate("document.documentElement.scrollWidth")
+                if width > SMALL["width"]:
+                    too_wide[f"{path}?lang={lang}"] = width
+        assert not too_wide
