@@ -33,6 +33,7 @@ from udata_ogp.constants import (
     LINK_ROLES,
     OGP_VALUES,
     PLAN_STATUS,
+    ogp_term,
 )
 from udata_ogp.models import ActionPlan, Commitment, localized
 from udata_ogp.permissions import (
@@ -169,6 +170,7 @@ def _context() -> dict[str, Any]:
         "lang_url": lang_url,
         "page_url_with": page_url_with,
         "loc": lambda obj, name: localized(obj, name, lang),
+        "ogp_term": lambda value: ogp_term(value, lang),
         "label": label,
         "reason_label": reason_label,
         "reasons_text": lambda codes: ", ".join(reason_label(code) for code in codes),
