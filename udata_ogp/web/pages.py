@@ -43,6 +43,7 @@ from udata_ogp.web.blueprint import (
     user_or_none,
     visible_commitments,
 )
+from udata_ogp.web.badges import badge_description, served_commitments
 from udata_ogp.web.rows import LinkRow, build_rows, links_page, user_org_ids
 
 # Colours of the status chart (DSFR palette, each ≥ 4.5:1 against white).
@@ -331,4 +332,5 @@ def dataset(ident: str):
         items=items,
         can_edit=can_edit,
         choices=_commitment_choices() if can_edit else [],
+        badge_description=badge_description(served_commitments(dataset)),
     )
