@@ -128,16 +128,68 @@ class AccessibilityTest(OgpAPITestCase):
                 assert user.first_name in page.content(), "the cookie did not sign in"
                 found[f"{url} ({user.first_name})"] = self.axe(page)
         failing = {url: lines for url, lines in found.items() if lines}
-        assert not failing, '\n'.join(f'{url}\n  ' + '\n  '.join(lines) for url, lines in failing.items())
+        report = "\n".join(f"{url}\n  " + "\n  ".join(lines) for url, lines in failing.items())
+        assert not failing, report
 
-    def test_no_sideways_scrolling_at_320px(self, open_page):
+    def test_small_screens(self, open_page):
+        """320 px: no sideways scrolling, chart labels of at least 12 px, tables scroll in a
+        region the keyboard reaches, milestone marks beside their numbers, not over them."""
         data = build_france_plan()
-        paths = ["/ogp/", f"/ogp/plans/{data['plan'].slug}/", f"/ogp/commitments/{data['c5'].slug}/"]
-        too_wide = {}
+        paths = [
+            "/ogp/",
+            f"/ogp/plans/{data['plan'].slug}/",
+            f"/ogp/commitments/{data['c5'].slug}/",
+        ]
+        problems: dict[str, object] = {}
+        seen = {"charts": 0, "tables": 0, "milestones": 0}
         for lang in ("fr", "en"):
             for path in paths:
-                page, _response = open_page(f"{path}?lang={lang}", viewport=SMALL)
+                url = f"{path}?lang={lang}"
+                page, _response = open_page(url, viewport=SMALL)
                 width = page.evaluate("document.documentElement.scrollWidth")
                 if width > SMALL["width"]:
-                    too_wide[f"{path}?lang={lang}"] = width
-        assert not too_wide
+                    problems[f"{url} width"] = width
+                fonts = page.evaluate(SMALL_SCREEN_FONTS)
+                seen["charts"] += len(fonts)
+                if any(size < 12 for size in fonts):
+                    problems[f"{url} chart labels (px)"] = fonts
+                tables = page.evaluate(SMALL_SCREEN_TABLES)
+                seen["tables"] += len(tables)
+                if not all(tables):
+                    problems[f"{url} tables"] = tables
+                marks = page.evaluate(SMALL_SCREEN_MARKS)
+                seen["milestones"] += len(marks)
+                if not all(marks):
+                    problems[f"{url} milestone marks"] = marks
+        assert not problems
+        assert all(seen.values()), seen
+
+
+# Rendered size of the chart labels: font size times the SVG's scale.
+SMALL_SCREEN_FONTS = """
+[...document.querySelectorAll('svg.ogp-chart__svg')].flatMap(svg => {
+  const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+  return [...svg.querySelectorAll('.ogp-chart__label')].map(
+    label => Math.round(scale * parseFloat(getComputedStyle(label).fontSize) * 10) / 10);
+})
+"""
+# Each table inside a labelled, focusable region that scrolls sideways.
+SMALL_SCREEN_TABLES = """
+[...document.querySelectorAll('main table')].map(table => {
+  const wrap = table.closest('.table-wrap');
+  return !!wrap && wrap.getAttribute('role') === 'region' && wrap.tabIndex === 0
+    && !!wrap.getAttribute('aria-label') && getComputedStyle(wrap).overflowX === 'auto'
+    && wrap.getBoundingClientRect().right <= document.documentElement.clientWidth;
+})
+"""
+# A milestone's mark ends left of its text, and no list number is drawn under the mark.
+SMALL_SCREEN_MARKS = """
+[...document.querySelectorAll('.ogp-timeline__item')].map(item => {
+  const mark = getComputedStyle(item, '::before');
+  const box = item.getBoundingClientRect();
+  const right = box.left + parseFloat(mark.left) + parseFloat(mark.width)
+    + parseFloat(mark.borderLeftWidth) + parseFloat(mark.borderRightWidth);
+  const when = item.querySelector('.ogp-timeline__when').getBoundingClientRect();
+  return right <= when.left && getComputedStyle(item, '::marker').content === 'none';
+})
+"""

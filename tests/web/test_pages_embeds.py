@@ -44,7 +44,10 @@ class EmbedsTest(OgpAPITestCase):
 
     def test_badge_embed_code_says_what_it_counts(self):
         code, alt = self.embed_code("fr")
-        expected = "Ce jeu de données sert 1 engagement des plans d’action pour un gouvernement ouvert publiés"
+        expected = (
+            "Ce jeu de données sert 1 engagement "
+            "des plans d’action pour un gouvernement ouvert publiés"
+        )
         assert f'alt="{expected}"' in code
         assert alt == expected
         assert "badge.svg?lang=fr" in code

@@ -31,9 +31,7 @@ class PlanFiltersTest(OgpAPITestCase):
         self.data = build_france_plan()
         plan = self.data["plan"]
         number = max(axis.number for axis in plan.axes) + 1
-        ActionPlan.objects(id=plan.id).update_one(
-            push__axes=Axis(number=number, title=EMPTY_AXIS)
-        )
+        ActionPlan.objects(id=plan.id).update_one(push__axes=Axis(number=number, title=EMPTY_AXIS))
         self.empty_axis = number
         self.url = f"/ogp/plans/{plan.slug}/"
 

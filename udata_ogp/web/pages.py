@@ -33,6 +33,7 @@ from udata_ogp.permissions import (
     can_edit_commitment,
     can_edit_target,
 )
+from udata_ogp.web.badges import badge_description, served_commitments
 from udata_ogp.web.blueprint import (
     blueprint,
     commitment_or_404,
@@ -43,7 +44,6 @@ from udata_ogp.web.blueprint import (
     user_or_none,
     visible_commitments,
 )
-from udata_ogp.web.badges import badge_description, served_commitments
 from udata_ogp.web.rows import LinkRow, build_rows, links_page, user_org_ids
 
 # Colours of the status chart (DSFR palette, each ≥ 4.5:1 against white).
@@ -55,6 +55,11 @@ STATUS_COLOURS = {
     None: "#929292",
 }
 
+
+# Longest bar and whole width of the status chart, in CSS pixels: the chart is drawn at its own
+# size, so its 13 px labels stay 13 px, and it fits a plan card on a 320 px screen.
+CHART_BAR_WIDTH = 170
+CHART_WIDTH = 216
 
 # ---------------------------------------------------------------------------------------------
 # Charts
@@ -70,7 +75,7 @@ def status_bars(counts: Counter) -> list[dict[str, Any]]:
             "key": key or "unknown",
             "label": label(COMPLETION, key, _("Unknown")) if key else _("Not assessed"),
             "count": counts.get(key, 0),
-            "width": round(300 * counts.get(key, 0) / top),
+            "width": round(CHART_BAR_WIDTH * counts.get(key, 0) / top),
             "colour": STATUS_COLOURS[key],
         }
         for key in keys
@@ -108,6 +113,7 @@ def index():
         plans=plans,
         stats=stats,
         status_bars=status_bars,
+        chart_width=CHART_WIDTH,
     )
 
 
@@ -129,9 +135,7 @@ def _filter_values(commitment: Commitment, key: str, healths: dict) -> list[str]
 
 def _matches(commitment: Commitment, filters: dict[str, str], healths: dict) -> bool:
     return all(
-        value in _filter_values(commitment, key, healths)
-        for key, value in filters.items()
-        if value
+        value in _filter_values(commitment, key, healths) for key, value in filters.items() if value
     )
 
 
@@ -224,6 +228,7 @@ def plan(slug: str):
         options=_filter_options(plan, counts, filters),
         axis_counts=Counter(c.axis for c in commitments),
         bars=status_bars(Counter(c.status for c in shown)),
+        chart_width=CHART_WIDTH,
         health_order=HEALTH_ORDER,
     )
 
