@@ -16,7 +16,7 @@ from udata.core.user.factories import AdminFactory
 from tests import OgpAPITestCase
 from tests.web import test_browser
 from tests.web.test_browser import CHROMIUM_FLAGS, chromium
-from tests.web.test_pages import build_france_plan, compile_catalogues
+from tests.web.test_pages import C5_TITLE, DVF, build_france_plan, compile_catalogues
 
 compile_catalogues()
 
@@ -60,8 +60,16 @@ class AccessibilityTest(OgpAPITestCase):
     def open_page(self, browser, server):
         contexts = []
 
-        def open_page(path: str, viewport: dict | None = None, cookies: list | None = None):
-            context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900})
+        def open_page(
+            path: str,
+            viewport: dict | None = None,
+            cookies: list | None = None,
+            javascript: bool = True,
+        ):
+            context = browser.new_context(
+                viewport=viewport or {"width": 1280, "height": 900},
+                java_script_enabled=javascript,
+            )
             contexts.append(context)
             if cookies:
                 context.add_cookies([{**cookie, "url": server} for cookie in cookies])
@@ -163,6 +171,16 @@ class AccessibilityTest(OgpAPITestCase):
                     problems[f"{url} milestone marks"] = marks
         assert not problems
         assert all(seen.values()), seen
+
+    def test_readable_without_javascript(self, open_page):
+        data = build_france_plan()
+        page, response = open_page(f"/ogp/commitments/{data['c5'].slug}/", javascript=False)
+        assert response.status == 200
+        text = page.inner_text("main")
+        assert C5_TITLE in text and DVF in text
+        plan, _response = open_page(f"/ogp/plans/{data['plan'].slug}/", javascript=False)
+        assert plan.locator("#f-status").is_visible()
+        assert C5_TITLE in plan.inner_text("main")
 
 
 # Rendered size of the chart labels: font size times the SVG's scale.
