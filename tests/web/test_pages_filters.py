@@ -1,6 +1,7 @@
 """The plan page's filters never lead to nothing: each value offered shows its count, and is right.
 
-The content is the France 2018-2020 plan with an extra axis that has no commitment.
+The content is the France 2018-2020 plan, four commitments put in axes 1 and 2, and an extra axis
+that has no commitment (like axes 3 to 5).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 
 from tests import OgpAPITestCase
 from tests.web.test_pages import BROWSER_HEADERS, build_france_plan, check_accessibility
-from udata_ogp.models import ActionPlan, Axis
+from udata_ogp.models import ActionPlan, Axis, Commitment
 
 EMPTY_AXIS = "Un axe sans engagement"
 OPTION = re.compile(r'<option value="([^"]*)"[^>]*>([^<]*)</option>')
@@ -33,6 +34,9 @@ class PlanFiltersTest(OgpAPITestCase):
         number = max(axis.number for axis in plan.axes) + 1
         ActionPlan.objects(id=plan.id).update_one(push__axes=Axis(number=number, title=EMPTY_AXIS))
         self.empty_axis = number
+        # The plan file assigns no commitment to an axis: put a few in axes 1 and 2.
+        Commitment.objects(plan=plan, number__in=[1, 2, 5]).update(set__axis=1)
+        Commitment.objects(plan=plan, number=3).update(set__axis=2)
         self.url = f"/ogp/plans/{plan.slug}/"
 
     def get(self, lang: str = "fr", **filters: str) -> str:
@@ -79,6 +83,9 @@ class PlanFiltersTest(OgpAPITestCase):
         assert EMPTY_AXIS in html
         assert f"axis={self.empty_axis}" not in html
         assert "(0 engagement)" in html
+        offered = [value for value, _text in select_options(html, "axis") if value]
+        assert offered == ["1", "2"]
+        assert "(3 engagements)" in html and "(1 engagement)" in html
 
     def test_chosen_value_stays_selected_when_nothing_matches(self):
         html = self.get(lead="Personne")
@@ -91,5 +98,7 @@ class PlanFiltersTest(OgpAPITestCase):
         html = self.get("en")
         areas = dict(select_options(html, "area"))
         assert areas["Gérance des données et confidentialité"] == "Data Stewardship and Privacy (1)"
-        # Lead institutions are French names: marked so.
-        assert re.search(r'<option value="[^"]*" lang="fr"', html)
+        # Lead institutions are French names, the axes have no English title: marked so.
+        for name in ("lead", "axis"):
+            select = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', html, re.S)
+            assert re.search(r'<option value="[^"]*" lang="fr"', select.group(1)), name

@@ -37,6 +37,7 @@ from udata_ogp.web.badges import badge_description, served_commitments
 from udata_ogp.web.blueprint import (
     blueprint,
     commitment_or_404,
+    content_lang,
     current_lang,
     dataset_or_404,
     label,
@@ -171,7 +172,11 @@ def _filter_options(
         "status": [(key, str(text), None) for key, text in COMPLETION.items()]
         + [("none", _("Not assessed"), None)],
         "axis": [
-            (str(axis.number), f"{axis.number}. {localized(axis, 'title', lang)}", None)
+            (
+                str(axis.number),
+                f"{axis.number}. {localized(axis, 'title', lang)}",
+                content_lang(axis, "title"),
+            )
             for axis in plan.axes or []
         ],
         "lead": [(name, name, CONTENT_LANGS[0]) for name in found("lead")],
