@@ -106,14 +106,17 @@ class AccessibilityTest(OgpAPITestCase):
         value = serializer.dumps({"_user_id": user.get_id(), "_fresh": True})
         return [{"name": app.config["SESSION_COOKIE_NAME"], "value": value}]
 
-    @pytest.mark.parametrize("dsfr", [True, False], ids=["dsfr", "own-css"])
-    def test_axe_finds_no_violation(self, open_page, monkeypatch, dsfr):
-        # With the DSFR stylesheet when the install fetched it, and with the plugin's CSS alone.
+    @pytest.fixture(params=[True, False], ids=["dsfr", "own-css"])
+    def stylesheet(self, request, monkeypatch) -> bool:
+        """With the DSFR stylesheet when the install fetched it, and with the plugin's CSS alone."""
         from udata_ogp.web import blueprint
 
-        if dsfr and not blueprint._dsfr_available():
+        if request.param and not blueprint._dsfr_available():
             pytest.skip("DSFR not fetched (scripts/fetch-dsfr.sh)")
-        monkeypatch.setattr(blueprint, "_dsfr_available", lambda: dsfr)
+        monkeypatch.setattr(blueprint, "_dsfr_available", lambda: request.param)
+        return request.param
+
+    def test_axe_finds_no_violation(self, open_page, stylesheet):
         data = build_france_plan()
         plan, c5, dvf = data["plan"], data["c5"], data["dvf"]
         pages = [
@@ -148,7 +151,7 @@ class AccessibilityTest(OgpAPITestCase):
         report = "\n".join(f"{url}\n  " + "\n  ".join(lines) for url, lines in failing.items())
         assert not failing, report
 
-    def test_small_screens(self, open_page):
+    def test_small_screens(self, open_page, stylesheet):
         """320 px: no sideways scrolling, chart labels of at least 12 px, tables scroll in a
         region the keyboard reaches, milestone marks beside their numbers, not over them."""
         data = build_france_plan()
