@@ -59,3 +59,71 @@ PLAN_STATUS = {
 
 # Languages content may be written in: French is required, English optional.
 CONTENT_LANGS = ("fr", "en")
+
+# OGP's own English words for the French terms its site and the IRM's reports use: policy areas
+# and the IRM's answers (verifiable, ambition, potential impact, completion, early results). The
+# content keeps the French term as published; English pages show OGP's term. Keys are folded by
+# `_term_key`. A term missing here is shown in French, marked as such.
+OGP_TERMS_EN = {
+    # Policy areas
+    "accès à l'information": "Access to Information",
+    "formations": "Capacity Building",
+    "gérance des données et confidentialité": "Data Stewardship and Privacy",
+    "gouvernance numérique": "Digital Governance",
+    "open data": "Open Data",
+    "données ouvertes": "Open Data",
+    "participation du public": "Public Participation",
+    "lutte contre la corruption et intégrité": "Anti-Corruption and Integrity",
+    "espace civique": "Civic Space",
+    "transparence budgétaire": "Fiscal Openness",
+    "marchés publics": "Public Procurement",
+    "commande publique": "Public Procurement",
+    "justice": "Justice",
+    "santé": "Health",
+    "éducation": "Education",
+    "environnement et climat": "Environment and Climate",
+    "genre et inclusion": "Gender and Inclusion",
+    "lobbying": "Lobbying",
+    "parlements ouverts": "Open Parliaments",
+    "gouvernement local": "Local Commitments",
+    "prestation de services publics": "Public Service Delivery",
+    "bénéficiaires effectifs": "Beneficial Ownership",
+    "déclaration de patrimoine": "Asset Disclosure",
+    "lanceurs d'alerte": "Whistleblower Protections",
+    # IRM answers
+    "oui": "Yes",
+    "non": "No",
+    "aucun": "None",
+    "aucune": "None",
+    "faible": "Low",
+    "modéré": "Moderate",
+    "modérée": "Moderate",
+    "élevé": "High",
+    "élevée": "High",
+    "mineur": "Minor",
+    "transformateur": "Transformative",
+    "non commencé": "Not started",
+    "limité": "Limited",
+    "substantiel": "Substantial",
+    "complet": "Complete",
+    "achevé": "Complete",
+    "pas de données irm": "No IRM data",
+    "n'a pas changé": "Did not change",
+    "marginal": "Marginal",
+    "majeur": "Major",
+    "exceptionnel": "Outstanding",
+    "s'est détérioré": "Worsened",
+}
+
+
+def _term_key(value: str) -> str:
+    return " ".join(value.replace("\u2019", "'").casefold().split())
+
+
+def ogp_term(value: str, lang: str) -> tuple[str, str]:
+    """A policy area or IRM answer in the reader's language, and the language it is in."""
+    if lang == "en":
+        english = OGP_TERMS_EN.get(_term_key(value or ""))
+        if english:
+            return english, "en"
+    return value, CONTENT_LANGS[0]

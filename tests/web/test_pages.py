@@ -32,6 +32,11 @@ IGP = "Aire géographique des IGP"
 GONE = "Données hospitalières relatives à l'épidémie de COVID-19"
 EXPECTED = "Cartographie des données des ministères"
 REUSE = "Explorateur des valeurs foncières"
+# What a browser asks for: udata answers some requests differently when HTML is preferred.
+BROWSER_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "fr-FR,fr;q=0.9,en;q=0.8",
+}
 
 
 def compile_catalogues() -> None:
@@ -219,7 +224,9 @@ class PagesTest(OgpAPITestCase):
         self.data = build_france_plan()
 
     def page(self, url: str, lang: str = "fr", status: int = 200) -> str:
-        response = self.client.get(f"{url}{'&' if '?' in url else '?'}lang={lang}")
+        response = self.client.get(
+            f"{url}{'&' if '?' in url else '?'}lang={lang}", headers=BROWSER_HEADERS
+        )
         assert response.status_code == status, response.data[:2000]
         html = response.data.decode("utf-8")
         check_accessibility(html, lang)

@@ -29,10 +29,18 @@ def _links(dataset):
     return CommitmentLink.objects.for_target("Dataset", dataset.id).only("commitment").as_pymongo()
 
 
-def badge_svg(left: str, right: str, colour: str) -> str:
+def badge_description(count: int) -> str:
+    """What the badge counts, in words: its SVG title and the alt text of the code to embed it."""
+    return ngettext(
+        "This dataset serves %(num)d commitment of the published open government action plans",
+        "This dataset serves %(num)d commitments of the published open government action plans",
+        count,
+    )
+
+
+def badge_svg(left: str, right: str, colour: str, text: str) -> str:
     lw, rw = 10 + CHAR_WIDTH * len(left), 10 + CHAR_WIDTH * len(right)
     width = lw + rw
-    text = f"{left}: {right}"
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" role="img" '
         f'aria-label="{escape(text)}"><title>{escape(text)}</title>'
@@ -49,7 +57,7 @@ def dataset_badge(ident: str):
     dataset = dataset_or_404(ident)
     count = served_commitments(dataset)
     right = ngettext("%(num)d commitment", "%(num)d commitments", count)
-    svg = badge_svg(_("OGP"), right, "#000091" if count else "#666666")
+    svg = badge_svg(_("OGP"), right, "#000091" if count else "#666666", badge_description(count))
     response = Response(svg, mimetype="image/svg+xml")
     # A signed-in visitor may count drafts they edit: no shared cache may keep that answer.
     scope = "private" if current_user.is_authenticated else "public"

@@ -37,6 +37,7 @@ from udata_ogp.constants import (
     LINK_ROLES,
     OGP_VALUES,
     PLAN_STATUS,
+    ogp_term,
 )
 from udata_ogp.errors import OgpError
 from udata_ogp.models import ActionPlan, Commitment, CommitmentLink, localized
@@ -351,6 +352,7 @@ def _context() -> dict[str, Any]:
         "lang_url": lang_url,
         "page_url_with": page_url_with,
         "loc": lambda obj, name: localized(obj, name, lang),
+        "ogp_term": lambda value: ogp_term(value, lang),
         "label": label,
         "field_label": field_label,
         "field_attrs": _field_attrs,

@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import feedgenerator
-from flask import Response, abort, url_for
+from flask import Response, abort, current_app, url_for
 from udata.i18n import gettext as _
 
 from udata_ogp.constants import COMPLETION, HEALTH, LINK_ROLES
 from udata_ogp.health.rules import reason_code
 from udata_ogp.loading import ref_id
-from udata_ogp.models import CommitmentLink, localized
+from udata_ogp.models import Commitment, CommitmentLink, localized
 from udata_ogp.visibility import hidden_links, plan_commitments
 from udata_ogp.web.blueprint import blueprint, current_lang, label, plan_or_404, reason_label
 from udata_ogp.web.rows import hidden_title
@@ -26,12 +26,17 @@ def _aware(value: datetime | None) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _author(commitment: Commitment) -> str | None:
+    """Who answers for an entry: the commitment's lead institutions (else the feed's author)."""
+    return ", ".join(commitment.lead_institutions or []) or None
+
+
 def plan_events(plan, lang: str) -> list[dict[str, Any]]:
     """The plan's latest events, newest first: a few queries whatever the plan's size."""
     commitments = {
         c.id: c
         for c in plan_commitments(plan).only(
-            "id", "slug", "number", "title", "title_en", "status_history"
+            "id", "slug", "number", "title", "title_en", "status_history", "lead_institutions"
         )
     }
     events: list[dict[str, Any]] = []
@@ -41,6 +46,7 @@ def plan_events(plan, lang: str) -> list[dict[str, Any]]:
         for change in commitment.status_history or []:
             events.append(
                 {
+                    "author": _author(commitment),
                     "at": _aware(change.at),
                     "id": f"{url}#status-{change.at.isoformat()}",
                     "title": _("%(commitment)s: status %(from)s → %(to)s")
@@ -83,6 +89,7 @@ def plan_events(plan, lang: str) -> list[dict[str, Any]]:
         name = f"{commitment.number}. {localized(commitment, 'title', lang)}"
         events.append(
             {
+                "author": _author(commitment),
                 "at": _aware(link.created_at),
                 "id": f"{url}#link-{link.id}",
                 "title": _("%(commitment)s: new link “%(title)s”")
@@ -94,6 +101,7 @@ def plan_events(plan, lang: str) -> list[dict[str, Any]]:
         for event in link.health_history or []:
             events.append(
                 {
+                    "author": _author(commitment),
                     "at": _aware(event.at),
                     "id": f"{url}#health-{link.id}-{event.at.isoformat()}",
                     "title": _("%(commitment)s: “%(title)s” is now %(health)s")
@@ -123,6 +131,8 @@ def plan_feed(slug: str):
         description=_("Status changes, new links and link health of the plan's commitments"),
         language=lang,
         feed_url=url_for("ogp.plan_feed", slug=plan.slug, _external=True),
+        # Atom wants an author for the feed or every entry: the portal publishes the feed.
+        author_name=current_app.config.get("SITE_TITLE") or _("Open government action plans"),
     )
     for event in plan_events(plan, lang):
         feed.add_item(
@@ -130,6 +140,7 @@ def plan_feed(slug: str):
             link=event["link"],
             description=event["description"],
             unique_id=event["id"],
+            author_name=event["author"],
             pubdate=event["at"],
             updateddate=event["at"],
         )

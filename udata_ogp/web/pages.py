@@ -21,7 +21,10 @@ from udata.i18n import gettext as _
 from udata_ogp.constants import (
     COMPLETION,
     COMPLETION_ORDER,
+    CONTENT_LANGS,
+    HEALTH,
     HEALTH_ORDER,
+    ogp_term,
 )
 from udata_ogp.loading import ref_id
 from udata_ogp.models import ActionPlan, Commitment, CommitmentLink, localized
@@ -30,9 +33,11 @@ from udata_ogp.permissions import (
     can_edit_target,
 )
 from udata_ogp.visibility import plan_commitments, visible_commitments, visible_plans
+from udata_ogp.web.badges import badge_description, served_commitments
 from udata_ogp.web.blueprint import (
     blueprint,
     commitment_or_404,
+    content_lang,
     current_lang,
     dataset_or_404,
     label,
@@ -51,6 +56,11 @@ STATUS_COLOURS = {
 }
 
 
+# Longest bar and whole width of the status chart, in CSS pixels: the chart is drawn at its own
+# size, so its 13 px labels stay 13 px, and it fits a plan card on a 320 px screen.
+CHART_BAR_WIDTH = 170
+CHART_WIDTH = 216
+
 # ---------------------------------------------------------------------------------------------
 # Charts
 # ---------------------------------------------------------------------------------------------
@@ -65,7 +75,7 @@ def status_bars(counts: Counter) -> list[dict[str, Any]]:
             "key": key or "unknown",
             "label": label(COMPLETION, key, _("Unknown")) if key else _("Not assessed"),
             "count": counts.get(key, 0),
-            "width": round(300 * counts.get(key, 0) / top),
+            "width": round(CHART_BAR_WIDTH * counts.get(key, 0) / top),
             "colour": STATUS_COLOURS[key],
         }
         for key in keys
@@ -100,27 +110,92 @@ def index():
         plans=plans,
         stats=stats,
         status_bars=status_bars,
+        chart_width=CHART_WIDTH,
     )
 
 
+FILTERS = ("status", "axis", "lead", "area", "health")
+
+
+def _filter_values(commitment: Commitment, key: str, healths: dict) -> list[str]:
+    """The values of filter `key` a commitment has, as the filter form sends them."""
+    if key == "status":
+        return [commitment.status or "none"]
+    if key == "axis":
+        return [str(commitment.axis)] if commitment.axis else []
+    if key == "lead":
+        return list(commitment.lead_institutions or [])
+    if key == "area":
+        return list(commitment.policy_areas or [])
+    return [health for health, count in healths.get(commitment.id, Counter()).items() if count]
+
+
 def _matches(commitment: Commitment, filters: dict[str, str], healths: dict) -> bool:
-    status = filters.get("status")
-    if status:
-        if (commitment.status or "none") != status:
-            return False
-    axis = filters.get("axis")
-    if axis and str(commitment.axis or "") != axis:
-        return False
-    lead = filters.get("lead")
-    if lead and lead not in (commitment.lead_institutions or []):
-        return False
-    area = filters.get("area")
-    if area and area not in (commitment.policy_areas or []):
-        return False
-    health = filters.get("health")
-    if health and not healths.get(commitment.id, Counter()).get(health):
-        return False
-    return True
+    return all(
+        value in _filter_values(commitment, key, healths) for key, value in filters.items() if value
+    )
+
+
+def _filter_counts(
+    commitments: list[Commitment], filters: dict[str, str], healths: dict
+) -> dict[str, Counter]:
+    """For each filter, how many commitments each value would show, the other filters kept.
+
+    Computed from the commitments the page already loaded: no query, so a value offered never
+    leads to an empty list.
+    """
+    counts: dict[str, Counter] = {}
+    for key in FILTERS:
+        others = {other: value for other, value in filters.items() if other != key}
+        counter: Counter = Counter()
+        for commitment in commitments:
+            if _matches(commitment, others, healths):
+                counter.update(set(_filter_values(commitment, key, healths)))
+        counts[key] = counter
+    return counts
+
+
+def _filter_options(
+    plan: ActionPlan, counts: dict[str, Counter], filters: dict[str, str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Choices of each filter: only values with a commitment (and the one chosen), with counts."""
+    lang = current_lang()
+
+    def found(key: str) -> list[str]:
+        return sorted(set(counts[key]) | ({filters[key]} if filters.get(key) else set()))
+
+    candidates: dict[str, list[tuple[str, str, str | None]]] = {
+        "status": [(key, str(text), None) for key, text in COMPLETION.items()]
+        + [("none", _("Not assessed"), None)],
+        "axis": [
+            (
+                str(axis.number),
+                f"{axis.number}. {localized(axis, 'title', lang)}",
+                content_lang(axis, "title"),
+            )
+            for axis in plan.axes or []
+        ],
+        "lead": [(name, name, CONTENT_LANGS[0]) for name in found("lead")],
+        "area": [(area, *ogp_term(area, lang)) for area in found("area")],
+        "health": [
+            (key, _("With a link: %(health)s", health=label(HEALTH, key)), None)
+            for key in HEALTH_ORDER
+        ],
+    }
+    options: dict[str, list[dict[str, Any]]] = {}
+    for key, choices in candidates.items():
+        options[key] = [
+            {
+                "value": value,
+                "text": text,
+                "lang": text_lang if text_lang and text_lang != lang else None,
+                "count": counts[key].get(value, 0),
+                "selected": filters.get(key) == value,
+            }
+            for value, text, text_lang in choices
+            if counts[key].get(value) or filters.get(key) == value
+        ]
+    return options
 
 
 @blueprint.route("/plans/<slug>/")
@@ -131,15 +206,9 @@ def plan(slug: str):
     links = CommitmentLink.objects(commitment__in=[c.id for c in commitments])
     for raw in links.only("commitment", "health").as_pymongo():
         healths[ref_id(raw.get("commitment"))][raw.get("health") or "unknown"] += 1
-    filters = {
-        key: request.args.get(key, "").strip()
-        for key in ("status", "axis", "lead", "area", "health")
-    }
+    filters = {key: request.args.get(key, "").strip() for key in FILTERS}
     shown = [c for c in commitments if _matches(c, filters, healths)]
-    options = {
-        "lead": sorted({i for c in commitments for i in (c.lead_institutions or [])}),
-        "area": sorted({a for c in commitments for a in (c.policy_areas or [])}),
-    }
+    counts = _filter_counts(commitments, filters, healths)
     by_axis: dict[Any, list[Commitment]] = defaultdict(list)
     for commitment in shown:
         by_axis[commitment.axis].append(commitment)
@@ -157,8 +226,10 @@ def plan(slug: str):
         healths=healths,
         filters=filters,
         active_filters=any(filters.values()),
-        options=options,
+        options=_filter_options(plan, counts, filters),
+        axis_counts=Counter(c.axis for c in commitments),
         bars=status_bars(Counter(c.status for c in shown)),
+        chart_width=CHART_WIDTH,
         health_order=HEALTH_ORDER,
     )
 
@@ -264,4 +335,5 @@ def dataset(ident: str):
         items=items,
         can_edit=can_edit,
         choices=_commitment_choices() if can_edit else [],
+        badge_description=badge_description(served_commitments(dataset)),
     )
