@@ -16,12 +16,12 @@ LAYERS = [
     "commands",
     {"demo", "signals", "migrations"},
     "tasks",
-    {"web", "api"},
+    {"web", "api", "guard"},
     {"health", "plans"},
     ("actions", "loading", "factories"),
     {"permissions", "targets"},
     "models",
-    {"constants", "errors", "embedded"},
+    {"constants", "errors", "embedded", "textrules"},
 ]
 
 
@@ -105,9 +105,9 @@ def test_shared_modules_are_below_their_siblings(graph, low, below_it):
     assert imported == {f"{PACKAGE}.{name}" for name in below_it}
 
 
-def test_models_import_nothing_of_the_plugin_but_constants(graph):
+def test_models_import_nothing_of_the_plugin_but_constants_and_text_rules(graph):
     imported = graph.find_modules_directly_imported_by(f"{PACKAGE}.models")
-    assert imported == {f"{PACKAGE}.constants"}
+    assert imported == {f"{PACKAGE}.constants", f"{PACKAGE}.textrules"}
 
 
 @pytest.mark.parametrize("module", sorted(grimp.build_graph(PACKAGE).modules))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from udata_ogp.textrules import LIMITS as TEXT_LIMITS
+
 __version__ = "0.1.0.dev0"
 __description__ = "Open Government Partnership action plans tracker for udata portals"
 
@@ -21,6 +23,12 @@ DEFAULTS: dict[str, object] = {
     "OGP_NOTICES": False,
     # Links per Celery sub-task of the sweep; 0 sweeps in one task (see udata_ogp.tasks).
     "OGP_SWEEP_FANOUT": 0,
+    # Largest request body the plugin's pages and API endpoints read (413 beyond): a plan file
+    # is a few hundred kB; nothing legitimate comes near 5 MiB.
+    "OGP_MAX_REQUEST_BYTES": 5 * 1024 * 1024,
+    # Longest texts accepted, by kind (titles, notes, URLs, ...): the numbers are with the
+    # text rules they belong to, in udata_ogp.textrules.
+    **TEXT_LIMITS,
 }
 
 
