@@ -50,8 +50,10 @@ def init_app(app) -> None:
     load_routes()
     from udata_ogp import signals  # noqa: F401  (receivers of udata's signals)
     from udata_ogp.commands import grp
+    from udata_ogp.guard import init_app as init_guard
     from udata_ogp.web.blueprint import init_app as init_web
 
+    init_guard(app)
     init_web(app)
     if "ogp" not in app.cli.commands:
         app.cli.add_command(grp)

@@ -9,16 +9,37 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from mongoengine.errors import NotUniqueError
+from mongoengine.errors import NotUniqueError, ValidationError
 from udata.i18n import gettext as _
+from udata.mongo.errors import FieldValidationError
 
 from udata_ogp.constants import COMPLETION, LINK_ROLES
-from udata_ogp.errors import Conflict, Forbidden, InvalidInput
+from udata_ogp.errors import Conflict, Forbidden, InvalidInput, invalid_field
 from udata_ogp.models import Commitment, CommitmentLink, StatusChange
 from udata_ogp.permissions import can_edit_commitment, can_link, can_unlink
 from udata_ogp.targets import resolve_target, snapshot_of, target_label, target_model
 
-__all__ = ("change_status", "create_link", "delete_link", "update_link")
+__all__ = ("change_status", "checked", "create_link", "delete_link", "update_link")
+
+
+def checked(doc):
+    """`doc` validated by its model's rules (`udata_ogp.textrules` for texts and integers);
+    a refused value is a 400 naming its field, before anything is written."""
+    try:
+        doc.validate()
+    except FieldValidationError as error:
+        raise invalid_field(error.field, error.raw_message) from None
+    except ValidationError as error:
+        errors = error.to_dict() if error.errors else {}
+        if not errors:
+            raise InvalidInput(str(error.message)) from None
+        path, message = [], errors
+        while isinstance(message, dict) and message:
+            key = next(iter(message))
+            path.append(str(key))
+            message = message[key]
+        raise invalid_field(".".join(path), str(message)) from None
+    return doc
 
 
 def _check_role(role: str) -> None:
@@ -104,6 +125,7 @@ def create_link(
         ).first()
     ):
         raise Conflict(_already_linked(target_class, role))
+    checked(link)
     try:
         link.save()
     except NotUniqueError:
@@ -135,6 +157,7 @@ def update_link(link: CommitmentLink, *, check: bool = True, **changes) -> Commi
         _check_milestone(link.commitment, changes["milestone"])
     for key, value in changes.items():
         setattr(link, key, value)
+    checked(link)
     try:
         link.save()
     except NotUniqueError:
@@ -185,6 +208,7 @@ def change_status(
         rationale=rationale.strip(),
         evidence_url=evidence_url or None,
     )
+    checked(change)
     # One atomic update: the history is appended and the status set together.
     Commitment.objects(id=commitment.id).update_one(push__status_history=change, set__status=status)
     commitment.reload()

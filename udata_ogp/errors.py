@@ -36,3 +36,12 @@ class Conflict(OgpError):
 
 class Gone(OgpError):
     status = 410
+
+
+class TooLarge(OgpError):
+    status = 413
+
+
+def invalid_field(field: str, message: str) -> InvalidInput:
+    """The one shape of a refused field, API, pages and guard alike: `field: message`."""
+    return InvalidInput(f"{field}: {message}", field=field)

@@ -26,6 +26,7 @@ __all__ = (
     "MAX_JSON_DEPTH",
     "TextError",
     "check",
+    "check_depth",
     "check_value",
     "clean",
     "int_problem",
@@ -192,6 +193,14 @@ def _depth(text: str) -> int:
     return deepest
 
 
+def check_depth(text: str | bytes) -> None:
+    """Refuse JSON nested deeper than MAX_JSON_DEPTH before any parser recurses into it."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    if _depth(text) > MAX_JSON_DEPTH:
+        raise TextError(_("JSON nested more than %(limit)s levels deep", limit=MAX_JSON_DEPTH))
+
+
 def check_value(value: Any, path: Iterable[str | int] = ()) -> None:
     """Every string (keys included) and number inside a JSON-like value, or a TextError."""
     path = tuple(path)
@@ -230,8 +239,7 @@ def loads(text: str | bytes) -> Any:
         except UnicodeDecodeError as exc:
             line = text[: exc.start].count(b"\n") + 1
             raise TextError(_("not UTF-8 text (line %(line)s)", line=line)) from None
-    if _depth(text) > MAX_JSON_DEPTH:
-        raise TextError(_("JSON nested more than %(limit)s levels deep", limit=MAX_JSON_DEPTH))
+    check_depth(text)
     try:
         data = json.loads(
             text,
@@ -241,7 +249,7 @@ def loads(text: str | bytes) -> Any:
         )
     except json.JSONDecodeError as exc:
         error = TextError(_("invalid JSON: %(reason)s", reason=exc.msg))
-        error.lineno, error.colno = exc.lineno, exc.colno
+        error.lineno, error.colno, error.reason = exc.lineno, exc.colno, exc.msg
         raise error from None
     check_value(data)
     return data

@@ -34,6 +34,7 @@ from udata_ogp.constants import (
     OGP_VALUES,
     PLAN_STATUS,
 )
+from udata_ogp.errors import OgpError
 from udata_ogp.models import ActionPlan, Commitment, localized
 from udata_ogp.permissions import (
     can_edit_plan,
@@ -198,14 +199,24 @@ def _forbidden(error):
     return render_template("ogp/error.html", code=403, message=_("Access denied")), 403
 
 
+@blueprint.errorhandler(OgpError)
+def _refused(error: OgpError):
+    """A refused request (bad field, too large): its message, with its status."""
+    return render_template("ogp/error.html", code=error.status, message=error.message), error.status
+
+
 def user_or_none():
     return current_user._get_current_object() if current_user.is_authenticated else None
 
 
 def back_to(default: str) -> str:
-    """Where to go after a form: the page it came from, when it is one of ours."""
+    """Where to go after a form: the page it came from, when it is one of ours.
+
+    A `next` with a line break or control character never gets here (`udata_ogp.guard`
+    answers 400 naming it); one that is not a local path under /ogp/ falls back to `default`.
+    """
     target = request.form.get("next") or ""
-    if target.startswith("/ogp/") and "//" not in target:
+    if target.startswith("/ogp/") and "//" not in target and "\\" not in target:
         return target
     return default
 

@@ -1,0 +1,74 @@
+"""What every request to the plugin's routes must pass before anything reads it.
+
+Registered first among the app's `before_request` hooks by `udata_ogp.init_app`, for the pages
+under /ogp/ and the API endpoints `api.ogp_*` only:
+
+- a body larger than `OGP_MAX_REQUEST_BYTES` is refused with 413 (also a chunked body with no
+  Content-Length: Werkzeug stops reading at the limit);
+- a JSON body nested deeper than `textrules.MAX_JSON_DEPTH` is refused before any parser
+  recurses into it (Flask-Security parses JSON bodies for an auth token as soon as the user is
+  looked up, and json's parser would raise a RecursionError: a 500). The body's content is
+  then checked by whoever reads it, with `textrules.loads` (API bodies, imports), where the
+  place at fault can be named;
+- form fields of the pages follow the text rules of what they hold, and `next` (where to go
+  back after a form) must be one line.
+
+Refusals are the plugin's errors (`udata_ogp.errors`): the API answers them in JSON with the
+field in `errors`, the pages with their error page.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from udata.i18n import gettext as _
+
+from udata_ogp import textrules
+from udata_ogp.errors import TooLarge, invalid_field
+
+# Form fields of the pages → the kind of text they hold; any other field is plain text.
+FORM_KINDS = {
+    "next": "url",
+    "evidence_url": "url",
+    "rationale": "note",
+    "note": "note",
+    "title": "title",
+    "role": "short",
+    "status": "short",
+    "milestone": "short",
+    "target": "short",
+    "commitment": "short",
+}
+
+
+def is_plugin_route() -> bool:
+    endpoint = request.endpoint or ""
+    return request.blueprint == "ogp" or endpoint.startswith("api.ogp_")
+
+
+def guard_request() -> None:
+    if not is_plugin_route():
+        return
+    maximum = int(current_app.config["OGP_MAX_REQUEST_BYTES"])
+    if request.content_length is not None and request.content_length > maximum:
+        raise TooLarge(
+            _("The request is larger than the %(limit)s bytes allowed.", limit=maximum),
+            field="body",
+        )
+    request.max_content_length = maximum
+    if request.is_json:
+        try:
+            textrules.check_depth(request.get_data(cache=True))
+        except textrules.TextError as error:
+            raise invalid_field(error.field or "body", error.message) from None
+    elif request.blueprint == "ogp" and request.method == "POST":
+        for name, value in request.form.items(multi=True):
+            message = textrules.problem(value, FORM_KINDS.get(name, "text"))
+            if message is not None:
+                raise invalid_field(name, message)
+
+
+def init_app(app) -> None:
+    # First: udata's and Flask-Security's hooks may read the body or look the user up.
+    hooks = app.before_request_funcs.setdefault(None, [])
+    if guard_request not in hooks:
+        hooks.insert(0, guard_request)
