@@ -141,12 +141,16 @@ def int_problem(value: Any) -> str | None:
     return None
 
 
-def clean(value: str | None) -> str | None:
-    """Text from udata's own objects, made safe to copy and print: bad characters dropped,
-    line breaks and tabs made spaces (it goes into titles and feed entries)."""
+def clean(value: str | None, multiline: bool = False, kind: str | None = None) -> str | None:
+    """Text from udata's own objects (a dataset title, an organisation's name), made safe to
+    copy and print: control characters, lone surrogates and XML non-characters dropped, line
+    breaks and tabs made spaces unless `multiline`; cut to the limit of `kind` if given."""
     if value is None:
         return None
-    value = _BAD_SINGLE_LINE.sub(lambda m: " " if m.group() in _LINE_BREAKS else "", value)
+    pattern = _BAD if multiline else _BAD_SINGLE_LINE
+    value = pattern.sub(lambda m: " " if m.group() in _LINE_BREAKS else "", value)
+    if kind is not None:
+        value = value[: limit(kind)]
     return value
 
 

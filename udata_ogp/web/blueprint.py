@@ -34,6 +34,7 @@ from udata_ogp.constants import (
     OGP_VALUES,
     PLAN_STATUS,
 )
+from udata_ogp import textrules
 from udata_ogp.errors import OgpError
 from udata_ogp.models import ActionPlan, Commitment, localized
 from udata_ogp.permissions import (
@@ -156,6 +157,12 @@ def _auth_url(endpoint: str) -> str | None:
 def http_url(value: Any) -> bool:
     """Only http(s) URLs of imported texts become links (no `javascript:` from a source file)."""
     return isinstance(value, str) and value.startswith(("http://", "https://"))
+
+
+@blueprint.app_template_filter("clean")
+def clean_filter(value: Any) -> Any:
+    """udata's own texts (a dataset's title) without the characters that are not text."""
+    return textrules.clean(value) if isinstance(value, str) else value
 
 
 @blueprint.context_processor

@@ -12,6 +12,7 @@ from udata.i18n import gettext as _
 from udata_ogp.constants import COMPLETION, HEALTH, LINK_ROLES
 from udata_ogp.loading import ref_id
 from udata_ogp.models import Commitment, CommitmentLink, localized
+from udata_ogp.textrules import clean
 from udata_ogp.web.blueprint import blueprint, current_lang, label, plan_or_404, reason_label
 
 FEED_SIZE = 50
@@ -98,17 +99,19 @@ def plan_feed(slug: str):
     plan = plan_or_404(slug)
     lang = current_lang()
     feed = feedgenerator.Atom1Feed(
-        title=localized(plan, "title", lang),
+        title=clean(localized(plan, "title", lang)),
         link=url_for("ogp.plan", slug=plan.slug, _external=True),
         description=_("Status changes, new links and link health of the plan's commitments"),
         language=lang,
         feed_url=url_for("ogp.plan_feed", slug=plan.slug, _external=True),
     )
     for event in plan_events(plan, lang):
+        # Titles of datasets and reuses are udata's: one with a control character must not
+        # make the feed invalid XML.
         feed.add_item(
-            title=event["title"],
+            title=clean(event["title"]),
             link=event["link"],
-            description=event["description"],
+            description=clean(event["description"], multiline=True),
             unique_id=event["id"],
             pubdate=event["at"],
             updateddate=event["at"],
