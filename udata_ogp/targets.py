@@ -14,9 +14,9 @@ from bson.errors import InvalidId
 from udata.i18n import gettext as _
 
 from udata_ogp.constants import TARGET_CLASSES
-from udata_ogp.textrules import clean
 from udata_ogp.errors import Gone, InvalidInput, NotFound
 from udata_ogp.models import LinkSnapshot
+from udata_ogp.textrules import clean
 
 STATE_FIELDS: dict[str, dict[str, str]] = {
     "Dataset": {"deleted": "deleted", "archived": "archived", "private": "private"},

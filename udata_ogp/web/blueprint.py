@@ -27,6 +27,7 @@ from udata.auth import current_user
 from udata.i18n import gettext as _
 from udata.i18n import lazy_gettext as L_
 
+from udata_ogp import textrules
 from udata_ogp.constants import (
     COMPLETION,
     HEALTH,
@@ -34,7 +35,6 @@ from udata_ogp.constants import (
     OGP_VALUES,
     PLAN_STATUS,
 )
-from udata_ogp import textrules
 from udata_ogp.errors import OgpError
 from udata_ogp.models import ActionPlan, Commitment, localized
 from udata_ogp.permissions import (
