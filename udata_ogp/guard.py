@@ -19,7 +19,9 @@ field in `errors`, the pages with their error page.
 
 from __future__ import annotations
 
-from flask import current_app, request
+from typing import Any
+
+from flask import current_app, json, request
 from udata.i18n import gettext as _
 
 from udata_ogp import textrules
@@ -40,6 +42,23 @@ FORM_KINDS = {
 }
 
 
+class DepthCheckedJSON:
+    """What `request.get_json()` parses with on the plugin's routes: too deep a body is a
+    ValueError, which `get_json(silent=True)` (Flask-Security's token look-up, run as soon as
+    anything asks for the user, a translated message included) turns into "no JSON"."""
+
+    @staticmethod
+    def loads(data: str | bytes, **kwargs: Any) -> Any:
+        # Not translated: translating looks the user up, which parses the body again.
+        if textrules.json_depth(data) > textrules.MAX_JSON_DEPTH:
+            raise ValueError("JSON nested too deep")
+        return json.loads(data, **kwargs)
+
+    @staticmethod
+    def dumps(obj: Any, **kwargs: Any) -> str:
+        return json.dumps(obj, **kwargs)
+
+
 def is_plugin_route() -> bool:
     endpoint = request.endpoint or ""
     return request.blueprint == "ogp" or endpoint.startswith("api.ogp_")
@@ -55,6 +74,7 @@ def guard_request() -> None:
             field="body",
         )
     request.max_content_length = maximum
+    request.json_module = DepthCheckedJSON
     if request.is_json:
         try:
             textrules.check_depth(request.get_data(cache=True))

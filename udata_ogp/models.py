@@ -470,7 +470,9 @@ class Commitment(Datetimed, Auditable, Linkable, Owned, Document[CommitmentQuery
     source = field(FreeDict(), description="Source facts kept verbatim")
 
     # Derived, for `q` search and the health roll-up; maintained by the plugin.
-    keywords = ListField(Text("short"))
+    # Not checked as text: derived from checked fields, and a refused title must not be
+    # reported twice (once more as a keyword).
+    keywords = ListField(StringField())
     health_counts = field(FreeDict(), readonly=True, description="Links by health")
     at_risk = field(BooleanField(default=False), readonly=True, filterable={})
 

@@ -30,6 +30,7 @@ __all__ = (
     "check_value",
     "clean",
     "int_problem",
+    "json_depth",
     "limit",
     "loads",
     "problem",
@@ -188,8 +189,10 @@ _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
 _BRACKET = re.compile(r"[\[\]{}]")
 
 
-def _depth(text: str) -> int:
+def json_depth(text: str | bytes) -> int:
     """The deepest nesting of `text`, brackets inside strings left out (no recursion)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
     deepest = depth = 0
     for match in _BRACKET.finditer(_JSON_STRING.sub('""', text)):
         depth += 1 if match.group() in "[{" else -1
@@ -199,9 +202,7 @@ def _depth(text: str) -> int:
 
 def check_depth(text: str | bytes) -> None:
     """Refuse JSON nested deeper than MAX_JSON_DEPTH before any parser recurses into it."""
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", errors="replace")
-    if _depth(text) > MAX_JSON_DEPTH:
+    if json_depth(text) > MAX_JSON_DEPTH:
         raise TextError(_("JSON nested more than %(limit)s levels deep", limit=MAX_JSON_DEPTH))
 
 

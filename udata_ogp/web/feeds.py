@@ -119,7 +119,8 @@ def plan_feed(slug: str):
     return Response(feed.writeString("utf-8"), mimetype="application/atom+xml")
 
 
-EXPORT_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8"}
+# Flask adds `; charset=utf-8` to text types itself: naming it here sent it twice.
+EXPORT_TYPES = {"json": "application/json", "csv": "text/csv"}
 
 
 @blueprint.route("/plans/<slug>/export.<fmt>")
