@@ -198,7 +198,10 @@ def json_problem(error: textrules.TextError, where: str = "") -> Problem:
     """A refusal of `textrules.loads` as a problem: at its line for malformed JSON, else at
     its pointer (after `where`, the CSV cell it came from, if any)."""
     if getattr(error, "lineno", None) is not None and not where:
-        return Problem(f"line {error.lineno}, column {error.colno}", error.message)
+        # json's own reason is English: so is the rest of the sentence.
+        return Problem(
+            f"line {error.lineno}, column {error.colno}", f"invalid JSON: {error.reason}"
+        )
     inside = pointer(*error.path)
     if where:
         return Problem(f"{where}, at {inside}" if inside else where, error.message)
