@@ -68,13 +68,15 @@ def guard_request() -> None:
     if not is_plugin_route():
         return
     maximum = int(current_app.config["OGP_MAX_REQUEST_BYTES"])
+    # Set before any refusal: translating its message looks the user up, which may read and
+    # parse the body.
+    request.max_content_length = maximum
+    request.json_module = DepthCheckedJSON
     if request.content_length is not None and request.content_length > maximum:
         raise TooLarge(
             _("The request is larger than the %(limit)s bytes allowed.", limit=maximum),
             field="body",
         )
-    request.max_content_length = maximum
-    request.json_module = DepthCheckedJSON
     if request.is_json:
         try:
             textrules.check_depth(request.get_data(cache=True))
