@@ -59,3 +59,7 @@ PLAN_STATUS = {
 
 # Languages content may be written in: French is required, English optional.
 CONTENT_LANGS = ("fr", "en")
+
+# Languages of the pages, and the cookie that remembers a visitor's choice.
+LANGS = ("fr", "en")
+LANG_COOKIE = "ogp_lang"

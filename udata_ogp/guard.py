@@ -22,9 +22,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, json, request
+from flask_babel import force_locale
 from udata.i18n import gettext as _
 
 from udata_ogp import textrules
+from udata_ogp.constants import LANG_COOKIE, LANGS
 from udata_ogp.errors import TooLarge, invalid_field
 
 # Form fields of the pages → the kind of text they hold; any other field is plain text.
@@ -64,29 +66,38 @@ def is_plugin_route() -> bool:
     return request.blueprint == "ogp" or endpoint.startswith("api.ogp_")
 
 
+def _request_language():
+    """The language of the guard's messages, chosen without looking the user up: udata's
+    default locale does, and looking the user up reads the body (Flask-Security searches a
+    JSON body for a token), the very thing the guard must check first. `?lang=`, then the
+    pages' language cookie, then the portal's default."""
+    lang = request.args.get("lang") or request.cookies.get(LANG_COOKIE)
+    if lang not in LANGS:
+        lang = current_app.config.get("DEFAULT_LANGUAGE") or "fr"
+    return force_locale(lang)
+
+
 def guard_request() -> None:
     if not is_plugin_route():
         return
     maximum = int(current_app.config["OGP_MAX_REQUEST_BYTES"])
-    # Set before any refusal: translating its message looks the user up, which may read and
-    # parse the body.
     request.max_content_length = maximum
     request.json_module = DepthCheckedJSON
     if request.content_length is not None and request.content_length > maximum:
-        raise TooLarge(
-            _("The request is larger than the %(limit)s bytes allowed.", limit=maximum),
-            field="body",
-        )
-    if request.is_json:
-        try:
-            textrules.check_depth(request.get_data(cache=True))
-        except textrules.TextError as error:
-            raise invalid_field(error.field or "body", error.message) from None
-    elif request.blueprint == "ogp" and request.method == "POST":
-        for name, value in request.form.items(multi=True):
-            message = textrules.problem(value, FORM_KINDS.get(name, "text"))
-            if message is not None:
-                raise invalid_field(name, message)
+        with _request_language():
+            message = _("The request is larger than the %(limit)s bytes allowed.", limit=maximum)
+        raise TooLarge(message, field="body")
+    with _request_language():
+        if request.is_json:
+            try:
+                textrules.check_depth(request.get_data(cache=True))
+            except textrules.TextError as error:
+                raise invalid_field(error.field or "body", error.message) from None
+        elif request.blueprint == "ogp" and request.method == "POST":
+            for name, value in request.form.items(multi=True):
+                message = textrules.problem(value, FORM_KINDS.get(name, "text"))
+                if message is not None:
+                    raise invalid_field(name, message)
 
 
 def init_app(app) -> None:

@@ -31,6 +31,8 @@ from udata_ogp import textrules
 from udata_ogp.constants import (
     COMPLETION,
     HEALTH,
+    LANG_COOKIE,
+    LANGS,
     LINK_ROLES,
     OGP_VALUES,
     PLAN_STATUS,
@@ -56,8 +58,6 @@ blueprint = Blueprint(
     static_url_path="/static",
 )
 
-LANGS = ("fr", "en")
-LANG_COOKIE = "ogp_lang"
 
 # Short reason codes written by the link sweep, as visitors read them. Unknown codes are shown
 # verbatim, so a new code never hides a problem.
