@@ -95,7 +95,7 @@ def build_world() -> World:
 
 
 def _badge_count(svg: str) -> int:
-    return int(re.search(r'<text[^>]*>(\d+) engagement', svg).group(1))
+    return int(re.search(r"<text[^>]*>(\d+) engagement", svg).group(1))
 
 
 class VisibilityMatrixTest(OgpAPITestCase):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from udata_ogp.textrules import LIMITS as TEXT_LIMITS
+
 __version__ = "0.1.0.dev0"
 __description__ = "Open Government Partnership action plans tracker for udata portals"
 
@@ -31,6 +33,12 @@ DEFAULTS: dict[str, object] = {
     "OGP_FRAME_ANCESTORS": "'self'",
     # Links from the pages to other sites tell them the portal, never the page's query string.
     "OGP_REFERRER_POLICY": "strict-origin-when-cross-origin",
+    # Largest request body the plugin's pages and API endpoints read (413 beyond): a plan file
+    # is a few hundred kB; nothing legitimate comes near 5 MiB.
+    "OGP_MAX_REQUEST_BYTES": 5 * 1024 * 1024,
+    # Longest texts accepted, by kind (titles, notes, URLs, ...): the numbers are with the
+    # text rules they belong to, in udata_ogp.textrules.
+    **TEXT_LIMITS,
 }
 
 
@@ -52,9 +60,11 @@ def init_app(app) -> None:
     load_routes()
     from udata_ogp import signals  # noqa: F401  (receivers of udata's signals)
     from udata_ogp.commands import grp
+    from udata_ogp.guard import init_app as init_guard
     from udata_ogp.web.blueprint import init_app as init_web
     from udata_ogp.web.headers import init_app as init_headers
 
+    init_guard(app)
     init_web(app)
     init_headers(app)
     if "ogp" not in app.cli.commands:

@@ -12,17 +12,39 @@ import time
 from datetime import UTC, datetime
 
 from mongoengine import Q
-from mongoengine.errors import NotUniqueError
+from mongoengine.errors import NotUniqueError, ValidationError
 from udata.i18n import gettext as _
+from udata.mongo.errors import FieldValidationError
 
 from udata_ogp.claims import ImportInProgress, import_in_progress
 from udata_ogp.constants import COMPLETION, LINK_ROLES
-from udata_ogp.errors import Conflict, Forbidden, InvalidInput
+from udata_ogp.errors import Conflict, Forbidden, InvalidInput, invalid_field
 from udata_ogp.models import Commitment, CommitmentLink, StatusChange
 from udata_ogp.permissions import can_edit_commitment, can_link, can_unlink
 from udata_ogp.targets import resolve_target, snapshot_of, target_label, target_model
 
-__all__ = ("change_status", "create_link", "delete_link", "update_link")
+__all__ = ("change_status", "checked", "create_link", "delete_link", "update_link")
+
+
+def checked(doc):
+    """`doc` validated by its model's rules (`udata_ogp.textrules` for texts and integers);
+    a refused value is a 400 naming its field, before anything is written."""
+    try:
+        doc.validate()
+    except FieldValidationError as error:
+        raise invalid_field(error.field, error.raw_message) from None
+    except ValidationError as error:
+        errors = error.to_dict() if error.errors else {}
+        if not errors:
+            raise InvalidInput(str(error.message)) from None
+        path, message = [], errors
+        while isinstance(message, dict) and message:
+            key = next(iter(message))
+            path.append(str(key))
+            message = message[key]
+        raise invalid_field(".".join(path), str(message)) from None
+    return doc
+
 
 # Concurrent status changes each retry on the fresh status this many times, then answer 409.
 STATUS_CHANGE_ATTEMPTS = 5
@@ -107,6 +129,7 @@ def create_link(
         ).first()
     ):
         raise _already_linked(target_class, role)
+    checked(link)
     try:
         link.save()
     except NotUniqueError:
@@ -138,12 +161,11 @@ def update_link(link: CommitmentLink, *, check: bool = True, **changes) -> Commi
         _check_milestone(link.commitment, changes["milestone"])
     for key, value in changes.items():
         setattr(link, key, value)
+    checked(link)
     try:
         link.save()
     except NotUniqueError:
-        raise Conflict(
-            _("This object is already linked to this commitment with that role.")
-        ) from None
+        raise _already_linked(link.target_class, link.role) from None
     return link
 
 
@@ -192,6 +214,7 @@ def change_status(
             rationale=rationale,
             evidence_url=evidence_url or None,
         )
+        checked(change)
         # One atomic update, only if nobody changed the status since it was read: the history
         # is appended and the status set together, and each entry's `from` is the previous `to`.
         length = len(commitment.status_history)

@@ -127,3 +127,8 @@ def ogp_term(value: str, lang: str) -> tuple[str, str]:
         if english:
             return english, "en"
     return value, CONTENT_LANGS[0]
+
+
+# Languages of the pages, and the cookie that remembers a visitor's choice.
+LANGS = ("fr", "en")
+LANG_COOKIE = "ogp_lang"

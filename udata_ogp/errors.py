@@ -83,3 +83,12 @@ def duplicate_fields(doc) -> list[str]:
         if cls.objects(pk__ne=doc.pk, **query).only("pk").first() is not None:
             found += [name for name in names if name not in found]
     return found
+
+
+class TooLarge(OgpError):
+    status = 413
+
+
+def invalid_field(field: str, message: str) -> InvalidInput:
+    """The one shape of a refused field, API, pages and guard alike: `field: message`."""
+    return InvalidInput(f"{field}: {message}", field=field)

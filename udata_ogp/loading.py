@@ -15,6 +15,7 @@ from typing import Any
 from bson import DBRef, ObjectId
 
 from udata_ogp.targets import STATE_FIELDS, state_of, target_model
+from udata_ogp.textrules import clean
 
 __all__ = ("TargetInfo", "load_targets", "ref_id")
 
@@ -104,7 +105,7 @@ def load_targets(keys: Iterable[tuple[str, Any]]) -> dict[tuple[str, ObjectId], 
             infos[(class_name, oid)] = TargetInfo(
                 class_name,
                 oid,
-                title=raw.get("title"),
+                title=clean(raw.get("title")),
                 slug=raw.get("slug"),
                 url=_web_url(model, raw),
                 producer_id=org or owner,
@@ -126,5 +127,5 @@ def load_targets(keys: Iterable[tuple[str, Any]]) -> dict[tuple[str, ObjectId], 
             )
     for info in infos.values():
         if info.producer_id is not None:
-            info.producer = names.get(info.producer_id)
+            info.producer = clean(names.get(info.producer_id))
     return infos

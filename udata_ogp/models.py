@@ -37,6 +37,7 @@ from udata.mongo.document import UDataDocument as Document
 from udata.mongo.errors import FieldValidationError
 from udata.mongo.slug_fields import SlugField
 
+from udata_ogp import textrules
 from udata_ogp.constants import (
     COMPLETION,
     HEALTH,
@@ -96,6 +97,65 @@ def _choices_check(choices: dict, allow_none: bool = True):
     return check
 
 
+# ---------------------------------------------------------------------------------------------
+# Field classes: every text and integer the plugin stores is checked by `udata_ogp.textrules`
+# when a document is validated, whoever writes it (API, pages, import, tasks).
+# ---------------------------------------------------------------------------------------------
+
+
+class Text(StringField):
+    """A string of one kind of `textrules.KINDS` (its length limit, one line or several)."""
+
+    def __init__(self, kind: str = "text", **kwargs):
+        if kind not in textrules.KINDS:
+            raise ValueError(f"unknown kind of text {kind!r}")
+        self.kind = kind
+        super().__init__(**kwargs)
+
+    def validate(self, value) -> None:
+        super().validate(value)
+        message = textrules.problem(value, self.kind)
+        if message is not None:
+            self.error(message)
+
+
+class Int(IntField):
+    """An integer that is one: mongoengine's IntField would take `1.5` (stored as 1) or `True`,
+    and let 2**64 through to a BSON overflow at save time."""
+
+    def validate(self, value) -> None:
+        message = textrules.int_problem(value)
+        if message is not None:
+            self.error(message)
+        super().validate(value)
+
+
+class FreeDict(DictField):
+    """Facts kept verbatim: any keys and values, but their strings follow the text rules."""
+
+    def validate(self, value) -> None:
+        super().validate(value)
+        try:
+            textrules.check_value(value)
+        except textrules.TextError as error:
+            self.error(f"{error.field}: {error.message}" if error.field else error.message)
+
+
+class Slug(SlugField):
+    """udata's SlugField, with a word for titles that slugify to nothing (emoji, invisible
+    characters): a page must never link to an empty slug. Uniqueness suffixes as udata's."""
+
+    def __init__(self, fallback: str = "item", **kwargs):
+        self.fallback = fallback
+        super().__init__(**kwargs)
+
+    def slugify(self, value):
+        slug = super().slugify(value)
+        if value is not None and not slug:
+            return self.fallback
+        return slug
+
+
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -131,114 +191,112 @@ def localized(obj: Any, name: str, lang: str | None) -> Any:
 
 @generate_fields()
 class Axis(EmbeddedDocument):
-    number = field(
-        IntField(required=True, min_value=1), description="Number of the axis in the plan"
-    )
-    title = field(StringField(required=True), description="Title (French)")
-    title_en = field(StringField(), description="Title (English)")
+    number = field(Int(required=True, min_value=1), description="Number of the axis in the plan")
+    title = field(Text("title", required=True), description="Title (French)")
+    title_en = field(Text("title"), description="Title (English)")
     # Source-specific variants of the title (e.g. a shorter wording in another document).
-    variants = field(DictField(), description="Other wordings of the title, by source")
+    variants = field(FreeDict(), description="Other wordings of the title, by source")
 
 
 @generate_fields()
 class SourceDocument(EmbeddedDocument):
-    title = field(StringField(required=True))
-    url = field(StringField())
-    date = field(StringField(), description="Date as printed in the document (free text)")
-    publisher = field(StringField())
-    kind = field(StringField(), description="e.g. action_plan, self_assessment, irm_report")
-    details = field(DictField(), description="Anything else the source says about the document")
+    title = field(Text("title", required=True))
+    url = field(Text("url"))
+    date = field(Text("short"), description="Date as printed in the document (free text)")
+    publisher = field(Text("short"))
+    kind = field(Text("short"), description="e.g. action_plan, self_assessment, irm_report")
+    details = field(FreeDict(), description="Anything else the source says about the document")
 
 
 @generate_fields()
 class Contact(EmbeddedDocument):
     # No e-mail is ever published: the model has no place for one.
-    name = field(StringField())
-    role = field(StringField())
+    name = field(Text("short"))
+    role = field(Text("short"))
 
 
 @generate_fields()
 class ResourceRef(EmbeddedDocument):
-    text = field(StringField(required=True))
-    urls = field(ListField(StringField()))
+    text = field(Text("text", required=True))
+    urls = field(ListField(Text("url")))
 
 
 @generate_fields()
 class Milestone(EmbeddedDocument):
     number = field(
-        StringField(required=True),
+        Text("short", required=True),
         description="Number of the milestone in its commitment, e.g. 5.1 (stable; links use it)",
     )
-    title = field(StringField(required=True), description="Title (French)")
-    title_en = field(StringField(), description="Title (English)")
-    ogp_title = field(StringField(), description="Title on the OGP website, when it differs")
-    sub_items = field(ListField(StringField()))
-    due = field(StringField(), checks=[check_partial_date], description="Due date (YYYY[-MM[-DD]])")
-    timing = field(StringField(), description="Timing as printed in the plan (free text)")
+    title = field(Text("title", required=True), description="Title (French)")
+    title_en = field(Text("title"), description="Title (English)")
+    ogp_title = field(Text("title"), description="Title on the OGP website, when it differs")
+    sub_items = field(ListField(Text("text")))
+    due = field(Text("short"), checks=[check_partial_date], description="Due date (YYYY[-MM[-DD]])")
+    timing = field(Text("text"), description="Timing as printed in the plan (free text)")
     status = field(
-        StringField(), checks=[_choices_check(COMPLETION)], description="Completion (IRM scale)"
+        Text("short"), checks=[_choices_check(COMPLETION)], description="Completion (IRM scale)"
     )
-    state = field(StringField(), description="Progress as worded by the government")
-    state_evidence = field(StringField())
-    completed_on = field(StringField(), checks=[check_partial_date])
-    source = field(StringField(), description="Where the milestone comes from in the source file")
+    state = field(Text("text"), description="Progress as worded by the government")
+    state_evidence = field(Text("text"))
+    completed_on = field(Text("short"), checks=[check_partial_date])
+    source = field(Text("short"), description="Where the milestone comes from in the source file")
 
 
 @generate_fields()
 class SubCommitment(EmbeddedDocument):
-    number = field(IntField(), description="Row of the sub-commitment in its table")
-    ministry = field(StringField())
-    text = field(StringField(required=True))
-    text_en = field(StringField())
-    state = field(StringField(), description="Progress as worded by the government")
-    state_normalized = field(StringField(), description="not_started|in_progress|limited|...")
-    comment = field(StringField())
+    number = field(Int(), description="Row of the sub-commitment in its table")
+    ministry = field(Text("short"))
+    text = field(Text("text", required=True))
+    text_en = field(Text("text"))
+    state = field(Text("text"), description="Progress as worded by the government")
+    state_normalized = field(Text("short"), description="not_started|in_progress|limited|...")
+    comment = field(Text("text"))
     added_outside_initial_plan = field(BooleanField(default=False))
-    urls = field(ListField(StringField()))
-    links_without_url = field(ListField(StringField()))
-    note = field(StringField(), description="Remark on the row by whoever transcribed it")
+    urls = field(ListField(Text("url")))
+    links_without_url = field(ListField(Text("text")))
+    note = field(Text("note"), description="Remark on the row by whoever transcribed it")
 
 
 @generate_fields()
 class IrmAssessment(EmbeddedDocument):
     """What the Independent Reporting Mechanism says: kept apart from the government's view."""
 
-    verifiable = field(StringField())
-    relevant_to_ogp_values = field(StringField())
-    ambition = field(StringField())
-    potential_impact = field(StringField())
-    potential_impact_evidence = field(StringField())
-    completion = field(StringField(), checks=[_choices_check(COMPLETION)])
-    completion_label = field(StringField(), description="Completion as worded by the IRM")
-    completion_source = field(StringField())
-    early_results = field(StringField(), description="Did it open government?")
-    recommendation = field(StringField())
-    midterm_next_steps = field(StringField())
-    end_of_term_summary = field(StringField())
-    reports = field(ListField(StringField()))
+    verifiable = field(Text("short"))
+    relevant_to_ogp_values = field(Text("short"))
+    ambition = field(Text("text"))
+    potential_impact = field(Text("text"))
+    potential_impact_evidence = field(Text("text"))
+    completion = field(Text("short"), checks=[_choices_check(COMPLETION)])
+    completion_label = field(Text("text"), description="Completion as worded by the IRM")
+    completion_source = field(Text("text"))
+    early_results = field(Text("text"), description="Did it open government?")
+    recommendation = field(Text("text"))
+    midterm_next_steps = field(Text("text"))
+    end_of_term_summary = field(Text("text"))
+    reports = field(ListField(Text("text")))
 
 
 @generate_fields()
 class StatusChange(EmbeddedDocument):
     at = field(DateTimeField(required=True), readonly=True)
     by = field(ReferenceField("User"), readonly=True, allow_null=True)
-    by_name = field(StringField(), readonly=True, description="Display name kept if the user goes")
-    status_from = field(StringField(), readonly=True)
-    status_to = field(StringField(), readonly=True)
-    rationale = field(StringField(required=True), readonly=True)
-    evidence_url = field(StringField(), readonly=True)
+    by_name = field(Text("short"), readonly=True, description="Display name kept if the user goes")
+    status_from = field(Text("short"), readonly=True)
+    status_to = field(Text("short"), readonly=True)
+    rationale = field(Text("note", required=True), readonly=True)
+    evidence_url = field(Text("url"), readonly=True)
 
 
 @generate_fields()
 class LinkSnapshot(EmbeddedDocument):
     """What a link pointed to when it was made, kept after the target is deleted."""
 
-    title = field(StringField())
-    slug = field(StringField())
-    organization = field(StringField(), description="Name of the owning organization or user")
-    organization_id = field(StringField())
-    page_url = field(StringField())
-    api_url = field(StringField())
+    title = field(Text("title"))
+    slug = field(Text("short"))
+    organization = field(Text("short"), description="Name of the owning organization or user")
+    organization_id = field(Text("short"))
+    page_url = field(Text("url"))
+    api_url = field(Text("url"))
     # Hard-deleted targets keep showing their snapshot only if they were public: a private
     # dataset's title must not surface once udata itself forgets it.
     public = field(
@@ -249,9 +307,9 @@ class LinkSnapshot(EmbeddedDocument):
 @generate_fields()
 class HealthEvent(EmbeddedDocument):
     at = field(DateTimeField(required=True))
-    health_from = field(StringField())
-    health_to = field(StringField())
-    reasons = field(ListField(StringField()))
+    health_from = field(Text("short"))
+    health_to = field(Text("short"))
+    reasons = field(ListField(Text("short")))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -269,31 +327,38 @@ class ActionPlan(Datetimed, Auditable, Linkable, Owned, Document[ActionPlanQuery
     verbose_name = _("action plan")
 
     country = field(
-        StringField(required=True, max_length=8),
+        Text("short", required=True, max_length=8),
         filterable={},
         description="OGP member (ISO 3166 code or local government name)",
     )
-    title = field(StringField(required=True), sortable=True, show_as_ref=True)
-    title_en = field(StringField())
+    title = field(Text("title", required=True), sortable=True, show_as_ref=True)
+    title_en = field(Text("title"))
     slug = field(
-        SlugField(max_length=255, required=True, populate_from="title", update=False, follow=True),
+        Slug(
+            fallback="plan",
+            max_length=255,
+            required=True,
+            populate_from="title",
+            update=False,
+            follow=True,
+        ),
         readonly=True,
         auditable=False,
         show_as_ref=True,
     )
-    cycle = field(StringField(), filterable={}, description="OGP cycle, e.g. 2018-2020")
-    start = field(StringField(), checks=[check_partial_date], sortable=True)
-    end = field(StringField(), checks=[check_partial_date])
-    presented_on = field(StringField(), checks=[check_partial_date])
-    status = field(StringField(), checks=[_choices_check(PLAN_STATUS)], filterable={})
-    description = field(StringField(), markdown=True)
-    description_en = field(StringField(), markdown=True)
+    cycle = field(Text("short"), filterable={}, description="OGP cycle, e.g. 2018-2020")
+    start = field(Text("short"), checks=[check_partial_date], sortable=True)
+    end = field(Text("short"), checks=[check_partial_date])
+    presented_on = field(Text("short"), checks=[check_partial_date])
+    status = field(Text("short"), checks=[_choices_check(PLAN_STATUS)], filterable={})
+    description = field(Text("text"), markdown=True)
+    description_en = field(Text("text"), markdown=True)
     axes = field(ListField(EmbeddedDocumentField(Axis)))
     documents = field(ListField(EmbeddedDocumentField(SourceDocument)))
-    commitments_stated = field(IntField(min_value=0), description="Number stated by the plan")
+    commitments_stated = field(Int(min_value=0), description="Number stated by the plan")
     published = field(BooleanField(default=False), filterable={})
     # Facts of the source file with no field of their own, kept verbatim (never dropped).
-    source = field(DictField(), description="Source facts kept verbatim")
+    source = field(FreeDict(), description="Source facts kept verbatim")
 
     meta = {
         "collection": "ogp_action_plan",
@@ -352,52 +417,57 @@ class Commitment(Datetimed, Auditable, Linkable, Owned, Document[CommitmentQuery
         filterable={},
         description="Action plan id",
     )
-    number = field(
-        IntField(required=True, min_value=1), sortable=True, description="Number in the plan"
-    )
-    ogp_id = field(StringField(regex=r"^[A-Z]{2,8}\d{2,5}$"), description="OGP id, e.g. FR0034")
-    title = field(StringField(required=True), sortable=True, show_as_ref=True)
-    title_en = field(StringField())
-    ogp_title = field(StringField(), description="Title on the OGP website, when it differs")
+    number = field(Int(required=True, min_value=1), sortable=True, description="Number in the plan")
+    ogp_id = field(Text("short", regex=r"^[A-Z]{2,8}\d{2,5}$"), description="OGP id, e.g. FR0034")
+    title = field(Text("title", required=True), sortable=True, show_as_ref=True)
+    title_en = field(Text("title"))
+    ogp_title = field(Text("title"), description="Title on the OGP website, when it differs")
     slug = field(
-        SlugField(max_length=120, required=True, populate_from="title", update=False, follow=True),
+        Slug(
+            fallback="commitment",
+            max_length=120,
+            required=True,
+            populate_from="title",
+            update=False,
+            follow=True,
+        ),
         readonly=True,
         auditable=False,
         show_as_ref=True,
     )
-    axis = field(IntField(min_value=1), description="Number of the plan axis")
-    ambition = field(StringField(), markdown=True, description="Ambition / description (French)")
-    ambition_en = field(StringField(), markdown=True)
-    challenges = field(StringField(), markdown=True, description="Problem addressed")
-    challenges_en = field(StringField(), markdown=True)
-    lead_institutions = field(ListField(StringField()))
-    supporting_institutions = field(ListField(StringField()))
-    other_actors = field(ListField(StringField()))
-    policy_areas = field(ListField(StringField()))
-    ogp_values = field(ListField(StringField()), checks=[_choices_check(OGP_VALUES, False)])
-    start_date = field(StringField(), checks=[check_partial_date])
-    end_date = field(StringField(), checks=[check_partial_date])
+    axis = field(Int(min_value=1), description="Number of the plan axis")
+    ambition = field(Text("text"), markdown=True, description="Ambition / description (French)")
+    ambition_en = field(Text("text"), markdown=True)
+    challenges = field(Text("text"), markdown=True, description="Problem addressed")
+    challenges_en = field(Text("text"), markdown=True)
+    lead_institutions = field(ListField(Text("short")))
+    supporting_institutions = field(ListField(Text("short")))
+    other_actors = field(ListField(Text("short")))
+    policy_areas = field(ListField(Text("short")))
+    ogp_values = field(ListField(Text("short")), checks=[_choices_check(OGP_VALUES, False)])
+    start_date = field(Text("short"), checks=[check_partial_date])
+    end_date = field(Text("short"), checks=[check_partial_date])
 
     # The government's own assessment.
     status = field(
-        StringField(),
+        Text("short"),
         checks=[_choices_check(COMPLETION)],
         readonly=True,
         description="Completion on the IRM scale; changed through the status endpoint",
     )
-    status_evidence = field(StringField(), readonly=True)
-    results = field(StringField(), markdown=True)
-    results_en = field(StringField(), markdown=True)
-    schedule_respected = field(StringField(), markdown=True)
-    next_steps = field(StringField(), markdown=True)
-    next_steps_en = field(StringField(), markdown=True)
-    additional_information = field(StringField(), markdown=True)
+    status_evidence = field(Text("text"), readonly=True)
+    results = field(Text("text"), markdown=True)
+    results_en = field(Text("text"), markdown=True)
+    schedule_respected = field(Text("text"), markdown=True)
+    next_steps = field(Text("text"), markdown=True)
+    next_steps_en = field(Text("text"), markdown=True)
+    additional_information = field(Text("text"), markdown=True)
     resources = field(ListField(EmbeddedDocumentField(ResourceRef)))
-    urls = field(ListField(StringField()))
+    urls = field(ListField(Text("url")))
     contact = field(EmbeddedDocumentField(Contact), allow_null=True)
     contacts = field(ListField(EmbeddedDocumentField(Contact)))
-    based_on = field(StringField(), description="Lineage: earlier commitments this one builds on")
-    based_on_ids = field(ListField(StringField()), description="OGP ids of those commitments")
+    based_on = field(Text("text"), description="Lineage: earlier commitments this one builds on")
+    based_on_ids = field(ListField(Text("short")), description="OGP ids of those commitments")
 
     irm = field(EmbeddedDocumentField(IrmAssessment), allow_null=True)
     milestones = field(ListField(EmbeddedDocumentField(Milestone)))
@@ -405,11 +475,13 @@ class Commitment(Datetimed, Auditable, Linkable, Owned, Document[CommitmentQuery
     status_history = field(ListField(EmbeddedDocumentField(StatusChange)), readonly=True)
 
     published = field(BooleanField(default=False), filterable={})
-    source = field(DictField(), description="Source facts kept verbatim")
+    source = field(FreeDict(), description="Source facts kept verbatim")
 
     # Derived, for `q` search and the health roll-up; maintained by the plugin.
+    # Not checked as text: derived from checked fields, and a refused title must not be
+    # reported twice (once more as a keyword).
     keywords = ListField(StringField())
-    health_counts = field(DictField(), readonly=True, description="Links by health")
+    health_counts = field(FreeDict(), readonly=True, description="Links by health")
     at_risk = field(BooleanField(default=False), readonly=True, filterable={})
 
     meta = {
@@ -490,33 +562,33 @@ class CommitmentLink(Datetimed, Document[CommitmentLinkQuerySet]):
         ReferenceField(Commitment, required=True, reverse_delete_rule=CASCADE), readonly=True
     )
     plan = field(ReferenceField(ActionPlan, reverse_delete_rule=CASCADE), readonly=True)
-    milestone = field(StringField(), description="Number of the milestone served, if any")
-    target_class = field(StringField(choices=TARGET_CLASSES), readonly=True)
+    milestone = field(Text("short"), description="Number of the milestone served, if any")
+    target_class = field(Text("short", choices=TARGET_CLASSES), readonly=True)
     target_id = field(ObjectIdField(), readonly=True)
-    title = field(StringField(), description="Title of data expected but not yet published")
+    title = field(Text("title"), description="Title of data expected but not yet published")
     role = field(
-        StringField(required=True, default="fulfils"), checks=[_choices_check(LINK_ROLES, False)]
+        Text("short", required=True, default="fulfils"), checks=[_choices_check(LINK_ROLES, False)]
     )
-    note = field(StringField(), markdown=True, description="Why it is linked (French)")
-    note_en = field(StringField(), markdown=True)
+    note = field(Text("note"), markdown=True, description="Why it is linked (French)")
+    note_en = field(Text("note"), markdown=True)
     source = field(
-        StringField(default="manual"), readonly=True, checks=[_choices_check(LINK_SOURCES, False)]
+        Text("short", default="manual"), readonly=True, checks=[_choices_check(LINK_SOURCES, False)]
     )
     linked_by = field(
         ReferenceField("User", reverse_delete_rule=NULLIFY), readonly=True, allow_null=True
     )
     snapshot = field(EmbeddedDocumentField(LinkSnapshot), readonly=True, allow_null=True)
     # A stricter update frequency than the dataset declares, promised by the commitment.
-    promised_frequency = field(StringField())
+    promised_frequency = field(Text("short"))
 
     # Health, filled by the link sweep (udata_ogp.tasks).
-    health = field(StringField(default="unknown", choices=list(HEALTH)), readonly=True)
-    reasons = field(ListField(StringField()), readonly=True)
+    health = field(Text("short", default="unknown", choices=list(HEALTH)), readonly=True)
+    reasons = field(ListField(Text("short")), readonly=True)
     checked_at = field(DateTimeField(), readonly=True)
     health_since = field(DateTimeField(), readonly=True)
     first_failure = field(DateTimeField(), readonly=True)
     last_ok = field(DateTimeField(), readonly=True)
-    failure_count = field(IntField(default=0), readonly=True)
+    failure_count = field(Int(default=0), readonly=True)
     health_history = field(ListField(EmbeddedDocumentField(HealthEvent)), readonly=True)
     notified_at = DateTimeField()
 

@@ -16,6 +16,7 @@ from udata.i18n import gettext as _
 from udata_ogp.constants import TARGET_CLASSES
 from udata_ogp.errors import Gone, InvalidInput, NotFound
 from udata_ogp.models import LinkSnapshot
+from udata_ogp.textrules import clean
 
 STATE_FIELDS: dict[str, dict[str, str]] = {
     "Dataset": {"deleted": "deleted", "archived": "archived", "private": "private"},
@@ -119,10 +120,11 @@ def snapshot_of(target) -> LinkSnapshot:
         api_url = target.self_api_url(_external=True)
     except Exception:
         api_url = None
+    # udata's texts are not ours to refuse: cleaned to what a snapshot may hold.
     return LinkSnapshot(
-        title=target.title,
+        title=clean(target.title, kind="title"),
         slug=getattr(target, "slug", None),
-        organization=owner_name,
+        organization=clean(owner_name, kind="short"),
         organization_id=str(owner.id) if owner is not None else None,
         page_url=page_url(target),
         api_url=api_url,

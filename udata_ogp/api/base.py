@@ -32,10 +32,12 @@ from udata.cors import get_allowed_origins
 from udata.mongo.errors import FieldValidationError
 from wtforms.validators import ValidationError
 
+from udata_ogp import textrules
 from udata_ogp.api.parsers import (
     MAX_PAGE_SIZE,
 )
 from udata_ogp.errors import Conflict, InvalidInput, NotFound, OgpError, duplicate_fields
+from udata_ogp.errors import invalid_field as invalid
 from udata_ogp.models import ActionPlan, Commitment, CommitmentLink
 from udata_ogp.permissions import (
     can_read_commitment,
@@ -146,22 +148,21 @@ def handle_ogp_error(error: OgpError):
     return body, error.status
 
 
-def invalid(field: str, message: str) -> InvalidInput:
-    return InvalidInput(f"{field}: {message}", field=field)
-
-
 # ---------------------------------------------------------------------------------------------
 # Request bodies
 # ---------------------------------------------------------------------------------------------
 
 
 def json_object() -> dict:
-    """The JSON body as an object; anything else is a 400 (malformed JSON is one already)."""
-    data = request.get_json(silent=True)
-    if data is None:
-        if request.get_data(cache=True):
-            raise InvalidInput("The request body is not valid JSON.", field="body")
+    """The JSON body as an object, parsed by the text rules; anything else is a 400 naming the
+    place at fault (`udata_ogp.guard` already refused the worst before anything read it)."""
+    content = request.get_data(cache=True)
+    if not content.strip():
         return {}
+    try:
+        data = textrules.loads(content)
+    except textrules.TextError as error:
+        raise invalid(error.field or "body", error.message) from None
     if not isinstance(data, dict):
         raise InvalidInput("Expected a JSON object.", field="body")
     return data

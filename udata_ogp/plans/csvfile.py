@@ -11,16 +11,29 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from typing import Any
 
 from mongoengine.fields import BooleanField, IntField, StringField
 
+from udata_ogp import textrules
 from udata_ogp.models import ActionPlan, Commitment, Milestone
 from udata_ogp.plans import document as pf
 
 PLAN_PREFIX = "plan."
 COLUMNS = [PLAN_PREFIX + name for name in pf.PLAN_FIELDS] + list(pf.COMMITMENT_FIELDS)
 MILESTONE_COLUMNS = ["commitment"] + list(pf.MILESTONE_FIELDS)
+
+# A cell the export writes must read back, however long (a commitment's milestones as JSON):
+# the reader's default limit (128 kB) is far below what a plan may hold. Process-wide, only
+# ever raised; 2**31 - 1 is the largest value every platform's C long takes.
+CELL_SIZE_LIMIT = 2**31 - 1
+
+# Cells a spreadsheet would run as a formula start with one of these. The export writes them
+# after a `'` (the spreadsheets' own "this is text" mark), and the import removes exactly that
+# one `'`: a cell already starting with `'` + one of them gets a second one, so that the round
+# trip gives back every value unchanged.
+_FORMULA = re.compile(r"'*[=+\-@\t\r]")
 
 
 def _kind(model, name: str) -> str:
@@ -44,6 +57,15 @@ MILESTONE_KINDS = {name: _kind(Milestone, name) for name in pf.MILESTONE_FIELDS}
 # ---------------------------------------------------------------------------------------------
 
 
+def neutralise(text: str) -> str:
+    """A cell no spreadsheet runs as a formula (see `_FORMULA`); `restore` undoes it."""
+    return f"'{text}" if _FORMULA.match(text) else text
+
+
+def restore(text: str) -> str:
+    return text[1:] if text.startswith("'") and _FORMULA.match(text[1:]) else text
+
+
 def _cell(value: Any, kind: str) -> str:
     if value is None:
         return ""
@@ -51,12 +73,15 @@ def _cell(value: Any, kind: str) -> str:
         return "true" if value else "false"
     if kind == "json":
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return str(value)
+    return neutralise(str(value))
 
 
 def to_csv(doc: dict) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
+    # The writer quotes a cell holding LF but not one holding a lone CR (only the line
+    # terminator's characters count), which no reader reads back: such rows are all quoted.
+    quoting = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(COLUMNS)
     plan_cells = [_cell(doc["plan"].get(name), PLAN_KINDS[name]) for name in pf.PLAN_FIELDS]
     rows = doc["commitments"] or [{}]
@@ -65,7 +90,7 @@ def to_csv(doc: dict) -> str:
         cells = cells + [
             _cell(commitment.get(name), COMMITMENT_KINDS[name]) for name in pf.COMMITMENT_FIELDS
         ]
-        writer.writerow(cells)
+        (quoting if any("\r" in cell for cell in cells) else writer).writerow(cells)
     return out.getvalue()
 
 
@@ -97,6 +122,7 @@ def _parse_object(
 def _parse_cell(text: str, kind: str, where: str, problems: list[pf.Problem]) -> Any:
     if text == "":
         return None
+    text = restore(text)
     if kind == "int":
         try:
             return int(text)
@@ -110,15 +136,19 @@ def _parse_cell(text: str, kind: str, where: str, problems: list[pf.Problem]) ->
         return None
     if kind == "json":
         try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            problems.append(pf.Problem(where, f"invalid JSON in the cell: {exc.msg}"))
+            return textrules.loads(text)
+        except textrules.TextError as error:
+            if getattr(error, "reason", None):  # malformed: the cell is the place
+                problems.append(pf.Problem(where, f"invalid JSON in the cell: {error.reason}"))
+            else:
+                problems.append(pf.json_problem(error, where))
             return None
     return text
 
 
 def _rows(text: str, label: str, problems: list[pf.Problem]):
     """(line number, header, cells) of each data row; a row may span lines (quoted newlines)."""
+    csv.field_size_limit(max(csv.field_size_limit(), CELL_SIZE_LIMIT))
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader)
@@ -232,7 +262,12 @@ def _merge_milestones(
     content: bytes | str, commitments: list[dict], origins: dict, problems: list[pf.Problem]
 ) -> None:
     label = "milestones file, "
-    header, rows = _rows(pf.decode(content), label, problems)
+    try:
+        text = pf.decode(content, label)
+    except pf.ProblemList as exc:
+        problems += exc.problems
+        return
+    header, rows = _rows(text, label, problems)
     if header is None:
         return
     header_problems = _check_header(

@@ -22,6 +22,7 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
+from udata_ogp import textrules
 from udata_ogp.constants import COMPLETION, OGP_VALUES
 
 FORMAT = "udata-ogp/1"
@@ -180,23 +181,41 @@ def ogp_values_of(text: str) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 
 
-def decode(content: bytes | str) -> str:
+def decode(content: bytes | str, label: str = "") -> str:
+    """UTF-8 text (a BOM dropped); anything else is a problem naming its line."""
     if isinstance(content, bytes):
         try:
             return content.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise ProblemList([Problem("/", f"not UTF-8 text: {exc}")]) from None
+            line = content[: exc.start].count(b"\n") + 1
+            raise ProblemList(
+                [Problem(f"{label}line {line}", f"not UTF-8 text (byte {exc.start + 1})")]
+            ) from None
     return content
 
 
+def json_problem(error: textrules.TextError, where: str = "") -> Problem:
+    """A refusal of `textrules.loads` as a problem: at its line for malformed JSON, else at
+    its pointer (after `where`, the CSV cell it came from, if any)."""
+    if getattr(error, "lineno", None) is not None and not where:
+        # json's own reason is English: so is the rest of the sentence.
+        return Problem(
+            f"line {error.lineno}, column {error.colno}", f"invalid JSON: {error.reason}"
+        )
+    inside = pointer(*error.path)
+    if where:
+        return Problem(f"{where}, at {inside}" if inside else where, error.message)
+    return Problem(inside or "/", error.message)
+
+
 def parse_json(content: bytes | str) -> Any:
+    """JSON by the text rules (`textrules.loads`): deep nesting, NaN, `1e400`, integers beyond
+    64 bits, control characters and lone surrogates are problems at their place."""
     text = decode(content)
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ProblemList(
-            [Problem(f"line {exc.lineno}, column {exc.colno}", f"invalid JSON: {exc.msg}")]
-        ) from None
+        return textrules.loads(text)
+    except textrules.TextError as error:
+        raise ProblemList([json_problem(error)]) from None
 
 
 def normalise(data: Any) -> Normalised:

@@ -29,11 +29,15 @@ from markupsafe import Markup
 from udata.auth import current_user
 from udata.i18n import gettext as _
 from udata.i18n import lazy_gettext as L_
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BuildError
 
+from udata_ogp import textrules
 from udata_ogp.constants import (
     COMPLETION,
     HEALTH,
+    LANG_COOKIE,
+    LANGS,
     LINK_ROLES,
     OGP_VALUES,
     PLAN_STATUS,
@@ -59,8 +63,6 @@ blueprint = Blueprint(
     static_url_path="/static",
 )
 
-LANGS = ("fr", "en")
-LANG_COOKIE = "ogp_lang"
 
 # Short reason codes written by the link sweep, as visitors read them. Unknown codes are shown
 # verbatim, so a new code never hides a problem.
@@ -339,6 +341,12 @@ def http_url(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(("http://", "https://"))
 
 
+@blueprint.app_template_filter("clean")
+def clean_filter(value: Any) -> Any:
+    """udata's own texts (a dataset's title) without the characters that are not text."""
+    return textrules.clean(value) if isinstance(value, str) else value
+
+
 @blueprint.context_processor
 def _context() -> dict[str, Any]:
     lang = current_lang()
@@ -386,14 +394,32 @@ def _forbidden(error):
     return render_template("ogp/error.html", code=403, message=_("Access denied")), 403
 
 
+@blueprint.errorhandler(OgpError)
+def _refused(error: OgpError):
+    """A refused request (bad field, too large): its message, with its status."""
+    return render_template("ogp/error.html", code=error.status, message=error.message), error.status
+
+
 def user_or_none():
     return current_user._get_current_object() if current_user.is_authenticated else None
 
 
 def back_to(default: str) -> str:
-    """Where to go after a form: the page it came from, when it is one of ours."""
-    target = request.form.get("next") or ""
-    if target.startswith("/ogp/") and "//" not in target:
+    """Where to go after a form: the page it came from, when it is one of ours.
+
+    A `next` with a line break or control character never gets here (`udata_ogp.guard`
+    answers 400 naming it); one that is not a local path under /ogp/ falls back to `default`.
+    """
+    try:
+        target = request.form.get("next") or ""
+    except RequestEntityTooLarge:  # the guard refused the body: it cannot name the page either
+        return default
+    if (
+        target.startswith("/ogp/")
+        and "//" not in target
+        and "\\" not in target
+        and target.isprintable()  # the guard's 400 page is rendered with this `next` too
+    ):
         return target
     return default
 

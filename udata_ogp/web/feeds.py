@@ -13,6 +13,7 @@ from udata_ogp.constants import COMPLETION, HEALTH, LINK_ROLES
 from udata_ogp.health.rules import reason_code
 from udata_ogp.loading import ref_id
 from udata_ogp.models import Commitment, CommitmentLink, localized
+from udata_ogp.textrules import clean
 from udata_ogp.visibility import hidden_links, plan_commitments
 from udata_ogp.web.blueprint import blueprint, current_lang, label, plan_or_404, reason_label
 from udata_ogp.web.rows import hidden_title
@@ -126,7 +127,7 @@ def plan_feed(slug: str):
     plan = plan_or_404(slug)
     lang = current_lang()
     feed = feedgenerator.Atom1Feed(
-        title=localized(plan, "title", lang),
+        title=clean(localized(plan, "title", lang)),
         link=url_for("ogp.plan", slug=plan.slug, _external=True),
         description=_("Status changes, new links and link health of the plan's commitments"),
         language=lang,
@@ -135,10 +136,12 @@ def plan_feed(slug: str):
         author_name=current_app.config.get("SITE_TITLE") or _("Open government action plans"),
     )
     for event in plan_events(plan, lang):
+        # Titles of datasets and reuses are udata's: one with a control character must not
+        # make the feed invalid XML.
         feed.add_item(
-            title=event["title"],
+            title=clean(event["title"]),
             link=event["link"],
-            description=event["description"],
+            description=clean(event["description"], multiline=True),
             unique_id=event["id"],
             author_name=event["author"],
             pubdate=event["at"],
@@ -147,7 +150,8 @@ def plan_feed(slug: str):
     return Response(feed.writeString("utf-8"), mimetype="application/atom+xml")
 
 
-EXPORT_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8"}
+# Flask adds `; charset=utf-8` to text types itself: naming it here sent it twice.
+EXPORT_TYPES = {"json": "application/json", "csv": "text/csv"}
 
 
 @blueprint.route("/plans/<slug>/export.<fmt>")
