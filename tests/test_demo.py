@@ -30,7 +30,13 @@ class DemoContentTest(OgpAPITestCase):
         tagged = CommitmentLink.objects.get(source="tag")
         assert tagged.commitment.ogp_id == "FR0034"
         assert tagged.snapshot.slug == "piaf-le-dataset-franco-phone-de-questions-reponses"
-        assert len(DATASETS) == 7
+        # Removed from its harvested source: the harvester, not the producer, is named.
+        harvested = healths["donnees-essentielles-des-marches-publics-de-la-region-grand-est"]
+        assert harvested.reasons == ["archived:not-on-remote"]
+        # Made private after linking: the sweep records that it is no longer public.
+        private = healths["plan-de-nommage-des-administrateurs-ministeriels-des-donnees"]
+        assert private.snapshot.public is False and private.reasons == ["private"]
+        assert len(DATASETS) == 9
 
     def test_demo_accounts_work_on_the_api(self):
         content = load_demo_content()

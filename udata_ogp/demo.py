@@ -29,7 +29,8 @@ ORGANIZATIONS = {
 }
 
 # slug, title, organisation, frequency, state ("ok", "archived", "deleted", "overdue",
-# "unavailable", "private"): the states make the link sweep show every health badge.
+# "unavailable", "private", "harvest_removed"): the states make the link sweep show every
+# health badge, and the pages what a visitor may not see.
 DATASETS = [
     ("aire-geographique-des-igp", "Aire géographique des IGP", "inao", "annual", "ok"),
     (
@@ -74,6 +75,20 @@ DATASETS = [
         "annual",
         "deleted",
     ),
+    (
+        "donnees-essentielles-des-marches-publics-de-la-region-grand-est",
+        "Données essentielles des marchés publics de la région Grand Est",
+        "minefi",
+        "monthly",
+        "harvest_removed",
+    ),
+    (
+        "plan-de-nommage-des-administrateurs-ministeriels-des-donnees",
+        "Plan de nommage des administrateurs ministériels des données (version de travail)",
+        "etalab",
+        "punctual",
+        "private",
+    ),
 ]
 
 REUSES = [
@@ -107,6 +122,18 @@ MANUAL_LINKS = [
         "Les données essentielles de la commande publique, consolidées.",
     ),
     (8, "aire-geographique-des-igp", "contributes", None),
+    (
+        2,
+        "donnees-essentielles-des-marches-publics-de-la-region-grand-est",
+        "contributes",
+        "Moissonnées depuis la plateforme régionale, qui ne les publie plus.",
+    ),
+    (
+        5,
+        "plan-de-nommage-des-administrateurs-ministeriels-des-donnees",
+        "evidence",
+        "Version de travail, rendue privée en attendant sa validation.",
+    ),
 ]
 EXPECTED_DATA = [
     (
@@ -231,7 +258,7 @@ def _resource(url: str, available: bool | None = True):
 
 def load_demo_content() -> DemoContent:
     """Fill an empty database with the demo portal. Needs an app context."""
-    from udata.core.dataset.models import Dataset
+    from udata.core.dataset.models import Dataset, HarvestDatasetMetadata
     from udata.core.organization.models import Member, Organization
     from udata.core.reuse.models import Reuse
 
@@ -272,6 +299,18 @@ def load_demo_content() -> DemoContent:
             Dataset.objects(id=dataset.id).update_one(set__last_update=now - timedelta(days=800))
         elif state == "archived":
             Dataset.objects(id=dataset.id).update_one(set__archived=now - timedelta(days=30))
+        elif state == "harvest_removed":
+            # What udata's harvester does when the source stops publishing a dataset.
+            Dataset.objects(id=dataset.id).update_one(
+                set__archived=now - timedelta(days=10),
+                set__harvest=HarvestDatasetMetadata(
+                    backend="DCAT",
+                    domain="data.grandest.fr",
+                    remote_id=slug,
+                    archived_at=now - timedelta(days=10),
+                    archived_reason="not-on-remote",
+                ),
+            )
         datasets[slug] = dataset
 
     for slug, title, org, dataset_slug in REUSES:
@@ -314,6 +353,10 @@ def load_demo_content() -> DemoContent:
     # Made stale after linking, as happens in real life: deleted after it was linked.
     deleted = datasets["referentiel-des-administrateurs-ministeriels-des-donnees"]
     Dataset.objects(id=deleted.id).update_one(set__deleted=now - timedelta(days=3))
+    # Made private after linking: visitors read only that a non-public dataset serves it; its
+    # producer (editor of Etalab) and the administrator still see which one.
+    private = datasets["plan-de-nommage-des-administrateurs-ministeriels-des-donnees"]
+    Dataset.objects(id=private.id).update_one(set__private=True)
 
     content.summary = run_sweep(now=now).as_dict()
 
