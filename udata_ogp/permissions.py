@@ -57,6 +57,11 @@ def can_edit_target(target) -> bool:
     return bool(current_user.is_authenticated and target.permissions["edit"].can())
 
 
+def can_read_target(target) -> bool:
+    """Anyone udata lets read it even when private or deleted (producers, partial editors)."""
+    return bool(target.permissions["read"].can())
+
+
 def can_link(commitment: Commitment, target=None) -> bool:
     """Producers link what they edit to any published commitment; editors link anything."""
     if can_edit_commitment(commitment):

@@ -279,7 +279,7 @@ class PagesTest(OgpAPITestCase):
         # Health: ok, stale with its reason and since when, gone with the snapshot title.
         assert "mise à jour en retard" in html
         assert "depuis le" in html
-        assert f"« {escape(GONE)} » n’existe plus" in html
+        assert f'« <span lang="fr">{escape(GONE)}</span> » n’existe plus' in html
         assert "Attendu, pas encore publié" in html
         # Milestones, IRM next to the government, history with rationale and evidence.
         assert "Animer le réseau des administrateurs ministériels des données" in html
@@ -300,7 +300,8 @@ class PagesTest(OgpAPITestCase):
         assert C5_TITLE_EN in html
         assert "Data, reuses and APIs that fulfil this commitment" in html
         assert "update overdue" in html
-        assert f"“{escape(GONE)}” no longer exists" in html
+        # The snapshot's title is French content on an English page.
+        assert f'“<span lang="fr">{escape(GONE)}</span>” no longer exists' in html
         assert "DVF opened with DINUM" in html  # the note in English
         assert "Ouverture de la base DVF" not in html
         # Content without English falls back to French.

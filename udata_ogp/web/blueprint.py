@@ -46,9 +46,9 @@ from udata_ogp.constants import (
 from udata_ogp.errors import OgpError
 from udata_ogp.models import ActionPlan, Commitment, CommitmentLink, localized
 from udata_ogp.permissions import (
-    can_edit_target,
     can_read_commitment,
     can_read_plan,
+    can_read_target,
 )
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -471,7 +471,7 @@ def dataset_or_404(ident: str):
         dataset = Dataset.objects(slug=ident).first()
     if dataset is None:
         abort(404)
-    if (dataset.deleted or dataset.private) and not can_edit_target(dataset):
+    if (dataset.deleted or dataset.private) and not can_read_target(dataset):
         abort(404)
     return dataset
 
