@@ -17,6 +17,8 @@ LAYERS = [
     {"demo", "signals", "migrations"},
     "tasks",
     {"web", "api", "guard"},
+    # Verified delivery: evaluated after the link sweep, with its raw writes.
+    "delivery",
     {"health", "plans"},
     ("actions", "claims", "factories"),
     # What a reader sees (pages, API, feed, exports, badge all ask it); reads links' targets.

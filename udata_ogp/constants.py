@@ -132,3 +132,42 @@ def ogp_term(value: str, lang: str) -> tuple[str, str]:
 # Languages of the pages, and the cookie that remembers a visitor's choice.
 LANGS = ("fr", "en")
 LANG_COOKIE = "ogp_lang"
+
+# State of a deliverable: what the portal's own data says of a promise (issue 12), best first.
+DELIVERABLE_STATES = {
+    "met": _("Delivered"),
+    "pending": _("Not yet due"),
+    "at_risk": _("At risk"),
+    "breached": _("Not delivered"),
+    "unknown": _("Not verified yet"),
+}
+DELIVERABLE_STATE_ORDER = list(DELIVERABLE_STATES)
+
+# When a commitment's declared completion and its verified deliverables disagree.
+DISCREPANCIES = {
+    "claimed_not_verified": _("Declared done, not verified by the data"),
+    "verified_beyond_claim": _("Verified by the data beyond what is declared"),
+}
+
+# How a commitment's deliverables add up, for `?verification=` filters: `none` (no
+# deliverable), `unverified` (none met), `partial`, `verified` (all met), and `breached` (at
+# least one breached, whatever the others).
+VERIFICATION_SUMMARIES = {
+    "none": _("No deliverable declared"),
+    "unverified": _("No deliverable met"),
+    "partial": _("Some deliverables met"),
+    "verified": _("Every deliverable met"),
+    "breached": _("A deliverable is not delivered"),
+}
+
+# The review queue: what is proposed to a commitment's editors. Kept general: visitors'
+# suggestions and problem reports will be kinds of their own.
+PROPOSAL_KINDS = {
+    "deliverable_target": _("Data that may deliver a deliverable"),
+    "expected_data": _("Data that may be the expected data"),
+}
+PROPOSAL_STATES = {
+    "open": _("Waiting for review"),
+    "accepted": _("Accepted"),
+    "rejected": _("Rejected"),
+}

@@ -6,7 +6,15 @@ import factory
 from udata.core.dataset.factories import DatasetFactory
 from udata.factories import ModelFactory
 
-from udata_ogp.models import ActionPlan, Commitment, CommitmentLink, Milestone
+from udata_ogp.models import (
+    ActionPlan,
+    Commitment,
+    CommitmentLink,
+    Deliverable,
+    DeliverableRules,
+    Milestone,
+    Proposal,
+)
 
 
 class ActionPlanFactory(ModelFactory):
@@ -65,3 +73,44 @@ class CommitmentLinkFactory(ModelFactory):
                 obj.snapshot = snapshot_of(target)
                 if create:
                     obj.save()
+
+
+class DeliverableFactory(ModelFactory):
+    """A deliverable met by one fresh dataset; `target=` another object, `rules=` rules instead."""
+
+    class Meta:
+        model = Deliverable
+        exclude = ("target",)
+
+    commitment = factory.SubFactory(CommitmentFactory)
+    title = factory.Faker("sentence")
+    target = factory.SubFactory(DatasetFactory)
+    target_class = factory.LazyAttribute(lambda o: type(o.target).__name__ if o.target else None)
+    target_id = factory.LazyAttribute(lambda o: o.target.id if o.target else None)
+
+
+class DeliverableRulesFactory(factory.Factory):
+    class Meta:
+        model = DeliverableRules
+
+    tags = factory.LazyFunction(lambda: ["ogp-demo"])
+
+
+class ProposalFactory(ModelFactory):
+    """An open proposal of a fresh dataset for a deliverable with rules."""
+
+    class Meta:
+        model = Proposal
+        exclude = ("target",)
+
+    deliverable = factory.SubFactory(
+        DeliverableFactory, target=None, rules=factory.SubFactory(DeliverableRulesFactory)
+    )
+    commitment = factory.LazyAttribute(lambda o: o.deliverable.commitment)
+    kind = "deliverable_target"
+    target = factory.SubFactory(DatasetFactory)
+    target_class = factory.LazyAttribute(lambda o: type(o.target).__name__)
+    target_id = factory.LazyAttribute(lambda o: o.target.id)
+    key = factory.LazyAttribute(
+        lambda o: Proposal.key_for(o.kind, o.deliverable.id, o.target_class, o.target_id)
+    )

@@ -40,11 +40,14 @@ from udata.mongo.slug_fields import SlugField
 from udata_ogp import textrules
 from udata_ogp.constants import (
     COMPLETION,
+    DELIVERABLE_STATES,
     HEALTH,
     LINK_ROLES,
     LINK_SOURCES,
     OGP_VALUES,
     PLAN_STATUS,
+    PROPOSAL_KINDS,
+    PROPOSAL_STATES,
     TARGET_CLASSES,
 )
 
@@ -54,10 +57,18 @@ __all__ = (
     "Commitment",
     "CommitmentLink",
     "Contact",
+    "Deliverable",
+    "DeliverableEvent",
+    "DeliverableRules",
+    "DeliveryMatch",
     "HealthEvent",
     "IrmAssessment",
     "LinkSnapshot",
     "Milestone",
+    "Proof",
+    "ProofItem",
+    "ProofResource",
+    "Proposal",
     "ResourceRef",
     "SourceDocument",
     "StatusChange",
@@ -483,6 +494,10 @@ class Commitment(Datetimed, Auditable, Linkable, Owned, Document[CommitmentQuery
     keywords = ListField(StringField())
     health_counts = field(FreeDict(), readonly=True, description="Links by health")
     at_risk = field(BooleanField(default=False), readonly=True, filterable={})
+    # Deliverables by state and the discrepancy with `status`, kept by the delivery sweep:
+    # {"deliverables", "met", "pending", "at_risk", "breached", "unknown", "summary",
+    #  "discrepancy"} (see constants.VERIFICATION_SUMMARIES, DISCREPANCIES).
+    verification = field(FreeDict(), readonly=True, description="Deliverables verified by data")
 
     meta = {
         "collection": "ogp_commitment",
@@ -494,6 +509,7 @@ class Commitment(Datetimed, Auditable, Linkable, Owned, Document[CommitmentQuery
             "status",
             "lead_institutions",
             "policy_areas",
+            "verification.summary",
         ]
         + Owned.meta["indexes"],
         "ordering": ["plan", "number"],
@@ -626,6 +642,204 @@ class CommitmentLink(Datetimed, Document[CommitmentLinkQuerySet]):
             raise FieldValidationError(_("A link to expected data needs a title."), field="title")
         if self.commitment and self.plan is None:
             self.plan = self.commitment.plan
+
+
+# ---------------------------------------------------------------------------------------------
+# Deliverables: what data must exist for a commitment (or a milestone) to count as delivered
+# ---------------------------------------------------------------------------------------------
+
+
+@generate_fields()
+class DeliverableRules(EmbeddedDocument):
+    """What any matching portal dataset satisfies: every key set must hold.
+
+    A rule set names at least one of `organizations`, `tags` or `schema` (checked by the
+    deliverable): the sweep finds candidates through those, never by scanning the portal.
+    """
+
+    organizations = field(ListField(Text("short")), description="Organization ids (any of)")
+    tags = field(ListField(Text("short")), description="Tags (all of)")
+    schema = field(Text("short"), description="Name of a resource schema (udata's resource.schema)")
+    open_license = field(BooleanField(), description="Whether the licence must be an open one")
+    formats = field(ListField(Text("short")), description="Resource formats (any of)")
+    min_resources = field(Int(min_value=0), description="Least number of resources")
+    frequency = field(
+        Text("short"), description="A udata frequency id: the declared one at least as frequent"
+    )
+    fresh = field(BooleanField(), description="Whether the dataset must not be overdue")
+
+    def narrowed(self) -> bool:
+        return bool(self.organizations or self.tags or self.schema)
+
+
+@generate_fields()
+class DeliveryMatch(EmbeddedDocument):
+    """A public, live portal object that satisfies a deliverable now (as the sweep last saw it)."""
+
+    target_class = field(Text("short", choices=TARGET_CLASSES))
+    target_id = field(ObjectIdField())
+    snapshot = field(EmbeddedDocumentField(LinkSnapshot), allow_null=True)
+    # Why a match is weak (e.g. `overdue`): a deliverable met only by stale objects is at risk.
+    reasons = field(ListField(Text("short")))
+
+
+@generate_fields()
+class ProofResource(EmbeddedDocument):
+    url = field(Text("url"))
+    title = field(Text("title"))
+    format = field(Text("short"))
+    checksum = field(Text("short"), description="udata-hydra's analysis:checksum, if any")
+
+
+@generate_fields()
+class ProofItem(EmbeddedDocument):
+    """One object as it was when the proof was frozen: it reads after the object is deleted."""
+
+    target_class = field(Text("short", choices=TARGET_CLASSES))
+    target_id = field(ObjectIdField())
+    snapshot = field(EmbeddedDocumentField(LinkSnapshot), allow_null=True)
+    license = field(Text("short"))
+    last_update = field(DateTimeField())
+    resources = field(ListField(EmbeddedDocumentField(ProofResource)))
+
+
+@generate_fields()
+class Proof(EmbeddedDocument):
+    at = field(DateTimeField(required=True), description="When the deliverable was met")
+    items = field(ListField(EmbeddedDocumentField(ProofItem)))
+
+
+@generate_fields()
+class DeliverableEvent(EmbeddedDocument):
+    """A change of state. A delivery (to `met`) carries its proof; a withdrawal says why."""
+
+    at = field(DateTimeField(required=True))
+    state_from = field(Text("short"))
+    state_to = field(Text("short"))
+    reasons = field(ListField(Text("short")))
+    proof = field(EmbeddedDocumentField(Proof), allow_null=True)
+
+
+class DeliverableQuerySet(OwnedQuerySet):
+    pass
+
+
+@generate_fields(searchable=False)
+class Deliverable(Datetimed, Document[DeliverableQuerySet]):
+    """What data must exist for a commitment, or one of its milestones, to count as delivered:
+    one specific object (`target_class` + `target_id`) or `rules` any dataset may satisfy."""
+
+    commitment = field(
+        ReferenceField(Commitment, required=True, reverse_delete_rule=CASCADE), readonly=True
+    )
+    plan = field(ReferenceField(ActionPlan, reverse_delete_rule=CASCADE), readonly=True)
+    milestone = field(Text("short"), description="Number of the milestone it delivers, if any")
+    title = field(Text("title", required=True), description="What the plan promised (French)")
+    title_en = field(Text("title"))
+    due = field(Text("short"), checks=[check_partial_date], description="Due date (YYYY[-MM[-DD]])")
+    note = field(Text("note"), markdown=True)
+    note_en = field(Text("note"), markdown=True)
+    target_class = field(Text("short", choices=TARGET_CLASSES))
+    target_id = field(ObjectIdField())
+    rules = field(EmbeddedDocumentField(DeliverableRules), allow_null=True)
+    created_by = field(
+        ReferenceField("User", reverse_delete_rule=NULLIFY), readonly=True, allow_null=True
+    )
+
+    # Filled by the delivery sweep (udata_ogp.delivery).
+    state = field(Text("short", default="unknown", choices=list(DELIVERABLE_STATES)), readonly=True)
+    state_since = field(DateTimeField(), readonly=True)
+    reasons = field(ListField(Text("short")), readonly=True)
+    checked_at = field(DateTimeField(), readonly=True)
+    first_failure = field(DateTimeField(), readonly=True)
+    failure_count = field(Int(default=0), readonly=True)
+    matches = field(ListField(EmbeddedDocumentField(DeliveryMatch)), readonly=True)
+    # The proof of the current (or last) delivery; every delivery's proof is in `history`.
+    proof = field(EmbeddedDocumentField(Proof), readonly=True, allow_null=True)
+    delivered_at = field(DateTimeField(), readonly=True, description="First time it was met")
+    history = field(ListField(EmbeddedDocumentField(DeliverableEvent)), readonly=True)
+
+    meta = {
+        "collection": "ogp_deliverable",
+        "indexes": ["commitment", ("target_id", "target_class")],
+        "ordering": ["created_at"],
+        "queryset_class": DeliverableQuerySet,
+        "auto_create_index_on_save": True,
+    }
+
+    def __str__(self) -> str:
+        return self.title or ""
+
+    def clean(self) -> None:
+        super().clean()
+        if (self.target_class is None) != (self.target_id is None):
+            raise FieldValidationError(_("A target needs both a class and an id."), field="element")
+        has_rules = self.rules is not None and any(
+            value not in (None, [], "") for value in self.rules.to_mongo().values()
+        )
+        if self.target_id is None and not has_rules:
+            raise FieldValidationError(
+                _("A deliverable needs a target (element) or rules."), field="rules"
+            )
+        if self.target_id is not None and has_rules:
+            raise FieldValidationError(
+                _("A deliverable has either a target (element) or rules, not both."),
+                field="rules",
+            )
+        if has_rules and not self.rules.narrowed():
+            raise FieldValidationError(
+                _("Rules must name organizations, tags or a schema."), field="rules"
+            )
+        if self.commitment and self.plan is None:
+            self.plan = self.commitment.plan
+
+
+class ProposalQuerySet(OwnedQuerySet):
+    def open(self):
+        return self(state="open")
+
+
+@generate_fields(searchable=False)
+class Proposal(Datetimed, Document[ProposalQuerySet]):
+    """Something proposed to a commitment's editors, who accept or reject it: the review queue.
+
+    `key` is unique per subject and object, so that a rejected proposal is never made again.
+    """
+
+    commitment = field(
+        ReferenceField(Commitment, required=True, reverse_delete_rule=CASCADE), readonly=True
+    )
+    kind = field(Text("short", choices=list(PROPOSAL_KINDS)), readonly=True)
+    deliverable = field(
+        ReferenceField(Deliverable, reverse_delete_rule=CASCADE), readonly=True, allow_null=True
+    )
+    link = field(
+        ReferenceField(CommitmentLink, reverse_delete_rule=CASCADE), readonly=True, allow_null=True
+    )
+    target_class = field(Text("short", choices=TARGET_CLASSES), readonly=True)
+    target_id = field(ObjectIdField(), readonly=True)
+    snapshot = field(EmbeddedDocumentField(LinkSnapshot), readonly=True, allow_null=True)
+    # Why it is proposed (e.g. `similar_title`, `rule_failed:schema`).
+    reasons = field(ListField(Text("short")), readonly=True)
+    state = field(Text("short", default="open", choices=list(PROPOSAL_STATES)), readonly=True)
+    decided_by = field(
+        ReferenceField("User", reverse_delete_rule=NULLIFY), readonly=True, allow_null=True
+    )
+    decided_at = field(DateTimeField(), readonly=True)
+    reason = field(Text("note"), readonly=True, description="Why it was accepted or rejected")
+    key = Text("short", required=True)
+
+    meta = {
+        "collection": "ogp_proposal",
+        "indexes": [{"fields": ["key"], "unique": True}, ("commitment", "state")],
+        "ordering": ["-created_at"],
+        "queryset_class": ProposalQuerySet,
+        "auto_create_index_on_save": True,
+    }
+
+    @staticmethod
+    def key_for(kind: str, subject_id, target_class: str, target_id) -> str:
+        return f"{kind}:{subject_id}:{target_class}:{target_id}"
 
 
 post_save.connect(ActionPlan.post_save, sender=ActionPlan)

@@ -9,11 +9,13 @@ from __future__ import annotations
 from udata.auth import admin_permission, current_user
 from udata.core.dataset.permissions import OwnablePermission
 
-from udata_ogp.models import ActionPlan, Commitment, CommitmentLink
+from udata_ogp.models import ActionPlan, Commitment, CommitmentLink, Deliverable, Proposal
 
 __all__ = (
     "admin_permission",
+    "can_decide_proposal",
     "can_edit_commitment",
+    "can_edit_deliverable",
     "can_edit_plan",
     "can_edit_target",
     "can_link",
@@ -81,3 +83,13 @@ def can_unlink(link: CommitmentLink, target=None) -> bool:
         return can_edit_target(target)
     # Expected data (or a target gone for good): whoever linked it may take it back.
     return link.linked_by is not None and link.linked_by.id == current_user.id
+
+
+def can_edit_deliverable(deliverable: Deliverable) -> bool:
+    """A deliverable is part of its commitment: its editors declare, change and remove it."""
+    return can_edit_commitment(deliverable.commitment)
+
+
+def can_decide_proposal(proposal: Proposal) -> bool:
+    """The review queue is worked by the commitment's editors only."""
+    return can_edit_commitment(proposal.commitment)

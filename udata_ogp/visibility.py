@@ -34,9 +34,11 @@ from udata_ogp.targets import STATE_FIELDS, is_public, state_of, target_model
 
 __all__ = (
     "hidden_links",
+    "hidden_targets",
     "link_hidden",
     "plan_commitments",
     "reverse_lookup_query",
+    "target_hidden",
     "visible_commitments",
     "visible_commitments_query",
     "visible_plans",
@@ -211,10 +213,14 @@ def _reads_private_of(producer_id: Any) -> bool:
 
 
 def _target_facts(links: list) -> dict[tuple[str, ObjectId], dict]:
-    """`{(class, id): {"state", "producer_id"}}` of live targets: one query per class."""
+    """`{(class, id): {"state", "producer_id"}}` of live targets: one query per class.
+
+    `links`: anything with `target_class` and `target_id` (links, deliverables' matches, proof
+    items, proposals)."""
     wanted: dict[str, set[ObjectId]] = {}
     for link in links:
-        wanted.setdefault(link.target_class, set()).add(link.target_id)
+        if link.target_id is not None:
+            wanted.setdefault(link.target_class, set()).add(link.target_id)
     facts: dict[tuple[str, ObjectId], dict] = {}
     for class_name, ids in wanted.items():
         model = target_model(class_name)
@@ -278,6 +284,56 @@ def hidden_links(
         for link in links:
             known[link.id] = link.id in hidden
     return hidden
+
+
+def hidden_targets(
+    items_by_commitment: Mapping[Any, Iterable[Any]],
+) -> set[tuple[ObjectId, str, ObjectId]]:
+    """`(commitment id, class, id)` of the objects this reader may not see, by the links' rule.
+
+    For what a commitment shows besides its links: its deliverables' matches and proof items,
+    and the objects proposed in its review queue (anything with `target_class`, `target_id`
+    and an optional `snapshot`). The commitment's editors see everything; others see a target
+    as they would see it through a link. A constant number of queries (one for the edited
+    commitments, one per class of target), remembered for the request (`target_hidden`).
+    """
+    groups = {
+        ObjectId(str(cid)): [item for item in items if item.target_id is not None]
+        for cid, items in items_by_commitment.items()
+    }
+    groups = {cid: items for cid, items in groups.items() if items}
+    if _is_admin() or not groups:
+        return set()
+    edited = _edited_commitment_ids(groups)
+    candidates = [
+        (cid, item) for cid, items in groups.items() if cid not in edited for item in items
+    ]
+    facts = _target_facts([item for _, item in candidates]) if candidates else {}
+    hidden = {
+        (cid, item.target_class, item.target_id)
+        for cid, item in candidates
+        if _hidden_from(item, facts.get((item.target_class, item.target_id)))
+    }
+    cache = _request_cache()
+    if cache is not None:
+        known = cache.setdefault("hidden_targets", {})
+        for cid, items in groups.items():
+            for item in items:
+                key = (cid, item.target_class, item.target_id)
+                known[key] = key in hidden
+    return hidden
+
+
+def target_hidden(commitment_id: Any, item: Any) -> bool:
+    """Whether this reader may not see one match, proof item or proposal (see `hidden_targets`)."""
+    if item.target_id is None:
+        return False
+    key = (ObjectId(str(commitment_id)), item.target_class, item.target_id)
+    cache = _request_cache()
+    known = cache.get("hidden_targets", {}) if cache is not None else {}
+    if key not in known:
+        return key in hidden_targets({commitment_id: [item]})
+    return known[key]
 
 
 def link_hidden(link: CommitmentLink) -> bool:
