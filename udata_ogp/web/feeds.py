@@ -12,11 +12,18 @@ from udata.i18n import gettext as _
 from udata_ogp.constants import COMPLETION, HEALTH, LINK_ROLES
 from udata_ogp.health.rules import reason_code
 from udata_ogp.loading import ref_id
-from udata_ogp.models import Commitment, CommitmentLink, localized
+from udata_ogp.models import Commitment, CommitmentLink, Deliverable, localized
 from udata_ogp.textrules import clean
-from udata_ogp.visibility import hidden_links, plan_commitments
-from udata_ogp.web.blueprint import blueprint, current_lang, label, plan_or_404, reason_label
-from udata_ogp.web.rows import hidden_title
+from udata_ogp.visibility import hidden_links, hidden_targets, plan_commitments
+from udata_ogp.web.blueprint import (
+    blueprint,
+    current_lang,
+    fmt_date,
+    label,
+    plan_or_404,
+    reason_label,
+)
+from udata_ogp.web.rows import delivery_reasons, hidden_title
 
 FEED_SIZE = 50
 
@@ -118,8 +125,82 @@ def plan_events(plan, lang: str) -> list[dict[str, Any]]:
                     ),
                 }
             )
+    events.extend(_deliverable_events(commitments, lang))
     events.sort(key=lambda event: event["at"], reverse=True)
     return events[:FEED_SIZE]
+
+
+def _feed_state(state: str | None, reasons: list[str]) -> str:
+    """A deliverable's new state as a feed title words it ("livré", "retiré", …)."""
+    if state == "breached" and "withdrawn" in reasons:
+        return _("withdrawn")
+    return {
+        "met": _("delivered"),
+        "pending": _("not yet due"),
+        "at_risk": _("at risk"),
+        "breached": _("not delivered by its due date"),
+    }.get(state or "", _("not verified yet"))
+
+
+def _deliverable_events(commitments: dict, lang: str) -> list[dict[str, Any]]:
+    """Changes of state of the deliverables of these (visible) commitments: two queries and
+    one per class of the proofs' objects (what the reader may see of them)."""
+    deliverables = list(
+        Deliverable.objects(commitment__in=list(commitments))
+        .only("id", "commitment", "title", "title_en", "history")
+        .no_dereference()
+        .batch_size(100_000)
+    )
+    items: dict[Any, list] = {}
+    for deliverable in deliverables:
+        for event in deliverable.history or []:
+            if event.proof:
+                items.setdefault(ref_id(deliverable.commitment), []).extend(event.proof.items)
+    hidden = hidden_targets(items) if items else set()
+    events: list[dict[str, Any]] = []
+    for deliverable in deliverables:
+        commitment = commitments.get(ref_id(deliverable.commitment))
+        if commitment is None:
+            continue
+        url = url_for("ogp.commitment", slug=commitment.slug, _external=True)
+        name = f"{commitment.number}. {localized(commitment, 'title', lang)}"
+        title = localized(deliverable, "title", lang)
+        for event in deliverable.history or []:
+            reasons = list(event.reasons or [])
+            lines = []
+            at = event.at
+            if event.proof and event.state_to == "met":
+                at = event.proof.at or event.at
+                lines.append(
+                    _(
+                        "Delivered on %(date)s, verified by the portal's data",
+                        date=fmt_date(at),
+                    )
+                )
+                for item in event.proof.items:
+                    key = (commitment.id, item.target_class, item.target_id)
+                    if key in hidden:
+                        lines.append(hidden_title(item.target_class))
+                    else:
+                        lines.append((item.snapshot.title if item.snapshot else None) or "")
+            elif reasons:
+                lines.append(delivery_reasons(reasons))
+            events.append(
+                {
+                    "author": _author(commitment),
+                    "at": _aware(at),
+                    "id": f"{url}#deliverable-{deliverable.id}-{event.at.isoformat()}",
+                    "title": _("%(commitment)s: deliverable “%(title)s”: %(state)s")
+                    % {
+                        "commitment": name,
+                        "title": title,
+                        "state": _feed_state(event.state_to, reasons),
+                    },
+                    "link": f"{url}#deliverable-{deliverable.id}",
+                    "description": "\n".join(line for line in lines if line),
+                }
+            )
+    return events
 
 
 @blueprint.route("/plans/<slug>/feed.atom")

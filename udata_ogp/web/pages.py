@@ -17,13 +17,17 @@ from flask import (
 from mongoengine.queryset.visitor import Q
 from udata.auth import current_user
 from udata.i18n import gettext as _
+from udata.i18n import ngettext
 
 from udata_ogp.constants import (
     COMPLETION,
     COMPLETION_ORDER,
     CONTENT_LANGS,
+    DELIVERABLE_STATES,
+    DISCREPANCIES,
     HEALTH,
     HEALTH_ORDER,
+    VERIFICATION_SUMMARIES,
     ogp_term,
 )
 from udata_ogp.loading import ref_id
@@ -44,7 +48,16 @@ from udata_ogp.web.blueprint import (
     plan_or_404,
     user_or_none,
 )
-from udata_ogp.web.rows import LinkRow, build_rows, links_page, user_org_ids
+from udata_ogp.web.rows import (
+    LinkRow,
+    build_rows,
+    deliverable_views,
+    delivery_reasons,
+    due_text,
+    links_page,
+    load_deliverables,
+    user_org_ids,
+)
 
 # Colours of the status chart (DSFR palette, each ≥ 4.5:1 against white).
 STATUS_COLOURS = {
@@ -82,18 +95,86 @@ def status_bars(counts: Counter) -> list[dict[str, Any]]:
     ]
 
 
+# What a plan's verification summary adds up, from its commitments' `verification`.
+VERIFICATION_COUNTS = ("deliverables", "met", "at_risk", "breached")
+
+
+def verification_values(verification: dict | None) -> list[str]:
+    """The `?verification=` values a commitment has: its summary, and its discrepancy if any.
+
+    A commitment the delivery sweep has not rolled up yet has no deliverable known: `none`.
+    """
+    verification = verification or {}
+    values = [verification.get("summary") or "none"]
+    if verification.get("discrepancy"):
+        values.append(verification["discrepancy"])
+    return values
+
+
+def verification_summary(verifications: list[dict | None]) -> dict[str, Any]:
+    """Deliverables met, at risk, breached, and commitments by `?verification=` value."""
+    totals: Counter = Counter()
+    values: Counter = Counter()
+    for verification in verifications:
+        for key in VERIFICATION_COUNTS:
+            totals[key] += int((verification or {}).get(key) or 0)
+        values.update(verification_values(verification))
+    return {
+        "totals": totals,
+        "values": values,
+        "discrepancies": sum(values.get(key, 0) for key in DISCREPANCIES),
+    }
+
+
 def _plan_stats(plans: list[ActionPlan]) -> dict[Any, dict[str, Any]]:
-    """Commitments and status counts of several plans: one query."""
+    """Commitments, status counts and verification of several plans: one query."""
     stats: dict[Any, dict[str, Any]] = {
-        plan.id: {"count": 0, "status": Counter()} for plan in plans
+        plan.id: {"count": 0, "status": Counter(), "verifications": []} for plan in plans
     }
     query = visible_commitments().filter(plan__in=[plan.id for plan in plans])
-    for raw in query.only("plan", "status").as_pymongo():
+    for raw in query.only("plan", "status", "verification").as_pymongo():
         entry = stats.get(ref_id(raw.get("plan")))
         if entry is not None:
             entry["count"] += 1
             entry["status"][raw.get("status")] += 1
+            entry["verifications"].append(raw.get("verification"))
+    for entry in stats.values():
+        entry["verification"] = verification_summary(entry.pop("verifications"))
     return stats
+
+
+# ---------------------------------------------------------------------------------------------
+# Deliverables in words (every page template may show them)
+# ---------------------------------------------------------------------------------------------
+
+
+def delivery_state_label(state: str) -> str:
+    """A deliverable's state as a badge says it; `withdrawn` is a breach after delivery."""
+    if state == "withdrawn":
+        return _("Withdrawn")
+    return label(DELIVERABLE_STATES, state, _("Not verified yet"))
+
+
+def verified_text(met: int, total: int) -> str:
+    """ "k of n deliverables verified" (French agrees with k: "1 livrable sur 3 vérifié")."""
+    return ngettext(
+        "%(num)d of %(total)d deliverables verified by the data",
+        "%(num)d of %(total)d deliverables verified by the data",
+        met,
+        total=total,
+    )
+
+
+@blueprint.context_processor
+def _delivery_context() -> dict[str, Any]:
+    return {
+        "DELIVERABLE_STATES": DELIVERABLE_STATES,
+        "DISCREPANCIES": DISCREPANCIES,
+        "delivery_state_label": delivery_state_label,
+        "delivery_reasons": delivery_reasons,
+        "verified_text": verified_text,
+        "due_text": due_text,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -111,10 +192,14 @@ def index():
         stats=stats,
         status_bars=status_bars,
         chart_width=CHART_WIDTH,
+        verification_labels=VERIFICATION_LABELS,
     )
 
 
-FILTERS = ("status", "axis", "lead", "area", "health")
+FILTERS = ("status", "axis", "lead", "area", "health", "verification")
+
+# The `?verification=` values (the API's) as readers read them, in the order offered.
+VERIFICATION_LABELS = {**VERIFICATION_SUMMARIES, **DISCREPANCIES}
 
 
 def _filter_values(commitment: Commitment, key: str, healths: dict) -> list[str]:
@@ -127,6 +212,8 @@ def _filter_values(commitment: Commitment, key: str, healths: dict) -> list[str]
         return list(commitment.lead_institutions or [])
     if key == "area":
         return list(commitment.policy_areas or [])
+    if key == "verification":
+        return verification_values(commitment.verification)
     return [health for health, count in healths.get(commitment.id, Counter()).items() if count]
 
 
@@ -181,6 +268,7 @@ def _filter_options(
             (key, _("With a link: %(health)s", health=label(HEALTH, key)), None)
             for key in HEALTH_ORDER
         ],
+        "verification": [(key, str(text), None) for key, text in VERIFICATION_LABELS.items()],
     }
     options: dict[str, list[dict[str, Any]]] = {}
     for key, choices in candidates.items():
@@ -231,6 +319,8 @@ def plan(slug: str):
         bars=status_bars(Counter(c.status for c in shown)),
         chart_width=CHART_WIDTH,
         health_order=HEALTH_ORDER,
+        verification=verification_summary([c.verification for c in commitments]),
+        verification_labels=VERIFICATION_LABELS,
     )
 
 
@@ -261,6 +351,7 @@ def commitment(slug: str):
     except ValueError:
         page = 1
     links = links_page(commitment, page, editor)
+    deliverables = deliverable_views(commitment, load_deliverables(commitment))
     plan = commitment.plan
     axis = plan.axes_by_number.get(commitment.axis) if commitment.axis else None
     return render_template(
@@ -269,6 +360,9 @@ def commitment(slug: str):
         plan=plan,
         axis=axis,
         links=links,
+        deliverables=deliverables,
+        delivered=sum(1 for view in deliverables if view.state == "met"),
+        discrepancy=(commitment.verification or {}).get("discrepancy"),
         editor=editor,
         linkable=_linkable_targets() if current_user.is_authenticated else [],
         history=list(reversed(commitment.status_history or [])),
