@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from markupsafe import escape
-from udata.core.dataset.factories import DatasetFactory
+from udata.core.dataset.factories import DatasetFactory, LicenseFactory
 from udata.core.user.factories import UserFactory
 from udata.models import Dataset
 
@@ -94,6 +94,7 @@ def add_deliverables(data: dict) -> dict:
     now = datetime.now(UTC).replace(microsecond=0)
     delivered = datetime(2019, 3, 12, 9, 30, tzinfo=UTC)
     private = DatasetFactory(title=PRIVATE, organization=dgfip, private=True)
+    LicenseFactory(id="lov2", title="Licence Ouverte / Open Licence version 2.0")
     purged = DatasetFactory(title=PURGED, organization=etalab)
 
     def make(title, **fields):
@@ -243,13 +244,15 @@ class DeliverablesPageTest(OgpAPITestCase):
             assert f">{badge}</span>" in section, badge
         assert "5.1 — " in section and "30 juin 2019" in section
         dgfip = escape(self.data["dgfip"].name)
-        assert f'Tout jeu de données de <span lang="fr">{dgfip}</span>' in section
+        assert f'Tout jeu de données de <span lang="fr">{dgfip}</span> portant' in section
+        assert "Tout jeu de données portant le mot-clé « ogp-fr0034 »" in section
         assert "portant le mot-clé « dvf », au schéma « etalab/dvf », sous licence ouverte" in (
             section
         )
         assert "avec une ressource au format PDF" in section
         # The proof: licence, last update, resources with format and checksum.
         assert "Preuve de livraison" in section and CHECKSUM in section and "CSV" in section
+        assert "Licence Ouverte / Open Licence version 2.0" in section
         # History, newest first.
         withdrawn = section[section.index(WITHDRAWN) :]
         assert withdrawn.index("3 février 2021") < withdrawn.index("1 avril 2020")
@@ -267,6 +270,7 @@ class DeliverablesPageTest(OgpAPITestCase):
         assert "Withdrawn on February 3, 2021: the data that delivered it is gone" in section
         assert "Not verified yet" in section
         assert "tagged “dvf”, with the schema “etalab/dvf”, under an open licence" in section
+        assert "Any dataset with the schema “etalab/inventaire”" in section
         html = self.page("en")
         assert "1 of 6 deliverables verified by the data" in html
         assert "Declared done, not verified by the data" in html

@@ -368,7 +368,9 @@ def rules_text(rules: Any, org_names: dict) -> Markup:
         parts.append(_("updated at least as often as %(frequency)s", frequency=quoted(frequency)))
     if rules.fresh:
         parts.append(_("kept up to date (its updates are not overdue)"))
-    return Markup(", ").join(escape(part) for part in parts)
+    # "Any dataset of X tagged “a”, with the schema “s”, under an open licence".
+    rest = Markup(", ").join(escape(part) for part in parts[1:])
+    return text + Markup(" ") + rest if rest else text
 
 
 def _org_names(deliverables: list) -> dict[str, str]:
