@@ -18,6 +18,7 @@ from tests import OgpAPITestCase
 from tests.web import test_browser
 from tests.web.test_browser import CHROMIUM_FLAGS, chromium
 from tests.web.test_pages import C5_TITLE, DVF, build_france_plan, compile_catalogues
+from tests.web.test_pages_delivery import add_deliverables
 
 compile_catalogues()
 
@@ -121,12 +122,14 @@ class AccessibilityTest(OgpAPITestCase):
         return request.param
 
     def test_axe_finds_no_violation(self, open_page, stylesheet):
-        data = build_france_plan()
+        # Commitment 5 also has a deliverable in every state, a proof, a hidden match.
+        data = add_deliverables(build_france_plan())
         plan, c5, dvf = data["plan"], data["c5"], data["dvf"]
         pages = [
             ("/ogp/", 200),
             (f"/ogp/plans/{plan.slug}/", 200),
             (f"/ogp/plans/{plan.slug}/?status=substantial&health=stale", 200),
+            (f"/ogp/plans/{plan.slug}/?verification=claimed_not_verified", 200),
             (f"/ogp/commitments/{c5.slug}/", 200),
             (f"/ogp/datasets/{dvf.id}/", 200),
             ("/ogp/nowhere/", 404),
@@ -158,7 +161,7 @@ class AccessibilityTest(OgpAPITestCase):
     def test_small_screens(self, open_page, stylesheet):
         """320 px: no sideways scrolling, chart labels of at least 12 px, tables scroll in a
         region the keyboard reaches, milestone marks beside their numbers, not over them."""
-        data = build_france_plan()
+        data = add_deliverables(build_france_plan())
         paths = [
             "/ogp/",
             f"/ogp/plans/{data['plan'].slug}/",

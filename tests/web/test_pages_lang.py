@@ -98,6 +98,16 @@ class LangTest(OgpAPITestCase):
         html = self.english(f"/ogp/datasets/{self.data['dvf'].id}/")
         self.assert_french(html, DVF, plan.title)
 
+    def test_deliverables(self):
+        from tests.web.test_pages_delivery import PENDING, PURGED, add_deliverables
+
+        data = add_deliverables(self.data)
+        html = self.english(f"/ogp/commitments/{data['c5'].slug}/")
+        # Titles without English, producers named in rules, proofs' titles: French, marked.
+        self.assert_french(html, PENDING, data["dgfip"].name, PURGED)
+        english = " | ".join(texts_in(html, "en"))
+        assert "Deliverables" in english and "Proof of delivery" in english
+
     def test_french_pages_stay_french(self):
         c5 = self.data["c5"]
         response = self.client.get(f"/ogp/commitments/{c5.slug}/?lang=fr", headers=BROWSER_HEADERS)
