@@ -385,6 +385,18 @@ class DeliverablesFeedTest(OgpAPITestCase):
         english = self.feed("en")
         assert f"deliverable “{MET_EN}”: delivered" in english
 
+    def test_proof_items_follow_the_visibility_rule(self):
+        # Frozen while private, then purged: its title is not named to anonymous readers.
+        proof = proof_of(datetime(2020, 4, 1, tzinfo=UTC), self.data["purged"], public=False)
+        event = DeliverableEvent(
+            at=datetime(2020, 4, 1, tzinfo=UTC), state_from="pending", state_to="met", proof=proof
+        )
+        Deliverable.objects(id=self.data["withdrawn"].id).update_one(set__history=[event])
+        body = self.feed()
+        assert PURGED not in body and "Un jeu de données qui n’est pas (ou plus) public" in body
+        self.login(self.data["editor"])
+        assert PURGED in self.feed()
+
     def test_unpublished_commitment_stays_out(self):
         Commitment.objects(id=self.data["c5"].id).update_one(set__published=False)
         assert MET not in self.feed()
