@@ -244,7 +244,7 @@ class DeliverablesPageTest(OgpAPITestCase):
             assert f">{badge}</span>" in section, badge
         assert "5.1 — " in section and "30 juin 2019" in section
         dgfip = escape(self.data["dgfip"].name)
-        assert f'Tout jeu de données de <span lang="fr">{dgfip}</span> portant' in section
+        assert f'Tout jeu de données publié par <span lang="fr">{dgfip}</span> portant' in section
         assert "Tout jeu de données portant le mot-clé « ogp-fr0034 »" in section
         assert "portant le mot-clé « dvf », au schéma « etalab/dvf », sous licence ouverte" in (
             section

@@ -335,7 +335,7 @@ def rules_text(rules: Any, org_names: dict) -> Markup:
     names = [org_names.get(str(oid)) or str(oid) for oid in rules.organizations or []]
     if names:
         text = worded(
-            _("Any dataset of %(orgs)s"),
+            _("Any dataset published by %(orgs)s"),
             orgs=Markup(escape(_(" or "))).join(fr(name) for name in names),
         )
     else:
@@ -368,7 +368,7 @@ def rules_text(rules: Any, org_names: dict) -> Markup:
         parts.append(_("updated at least as often as %(frequency)s", frequency=quoted(frequency)))
     if rules.fresh:
         parts.append(_("kept up to date (its updates are not overdue)"))
-    # "Any dataset of X tagged “a”, with the schema “s”, under an open licence".
+    # "Any dataset published by X tagged “a”, with the schema “s”, under an open licence".
     rest = Markup(", ").join(escape(part) for part in parts[1:])
     return text + Markup(" ") + rest if rest else text
 
