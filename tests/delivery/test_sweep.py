@@ -250,3 +250,15 @@ class DeliveryCommandsTest(OgpDBTestCase):
         assert results[5][1][0] == results[50][1][0], results
         # Steady state: reads only, no write.
         assert "update" not in results[50][1][1]
+
+
+class DeliveryJobTest(OgpDBTestCase):
+    def test_job_and_run_record(self):
+        from udata_ogp.health.sweep import last_run
+        from udata_ogp.tasks import check_deliverables
+
+        deliverable = DeliverableFactory(target=DatasetFactory(nb_resources=1))
+        summary = check_deliverables.apply().get()
+        assert summary["states"] == {"met": 1} and summary["written"] == 1
+        assert last_run("deliveries")["summary"]["states"] == {"met": 1}
+        assert Deliverable.objects.get(id=deliverable.id).state == "met"
