@@ -2,6 +2,7 @@
 
     python bench/sweep.py [--links 20000] [--datasets 10000] [--sample 200] [--db URL]
                           [--group-chunk N] [--replica-set] [--repeat 3]
+                          [--deliverables 2000] [--compare 500] [--orgs 20] [--tags 10]
 
 Starts an in-memory SecantusDB on a free port unless `--db` is given, builds a portal with bulk
 inserts (datasets in mixed states, commitments, links), and prints for a first sweep and for a
@@ -14,6 +15,12 @@ It also prints the floor of this storage contract on the server: one plain read 
 and of the links, and, for a first sweep, one `updateMany` that touches every link once (the
 least any sweep that stores health on each link must write). The SecantusDB started here is
 standalone (no oplog, like a standalone mongod) unless `--replica-set`.
+
+With `--deliverables N` (0: none) it then adds N deliverables (half with rules naming one of
+`--orgs` organisations and one of `--tags` tags, half with a specific dataset as target) and
+prints the link sweep alone against the link sweep + the delivery sweep (time ratio, goal
+<= 1.3x) and the delivery sweep's commands, first and steady state; then the same commands with
+`--compare` deliverables over the same organisations and tags (they must not change).
 """
 
 from __future__ import annotations
@@ -98,10 +105,21 @@ def make_app(db_url: str):
     return app
 
 
-def build_portal(n_links: int, n_datasets: int, n_commitments: int, seed: int = 7) -> dict:
-    """Bulk-insert datasets (from one factory-built template), commitments and links."""
+def build_portal(
+    n_links: int,
+    n_datasets: int,
+    n_commitments: int,
+    seed: int = 7,
+    n_orgs: int = 20,
+    n_tags: int = 10,
+) -> dict:
+    """Bulk-insert datasets (from one factory-built template), commitments and links.
+
+    Datasets belong to `n_orgs` organisations and carry one of `n_tags` tags, round robin.
+    """
     from bson import ObjectId
     from udata.core.dataset.factories import DatasetFactory, ResourceFactory
+    from udata.core.organization.factories import OrganizationFactory
     from udata.models import Dataset
 
     from udata_ogp.factories import ActionPlanFactory, CommitmentFactory
@@ -113,6 +131,8 @@ def build_portal(n_links: int, n_datasets: int, n_commitments: int, seed: int = 
     resource_template = template["resources"][0]
     template.pop("_id", None)
 
+    orgs = [OrganizationFactory().pk for _ in range(n_orgs)]
+    tags = [f"theme-{i}" for i in range(n_tags)]
     names = list(STATES)
     weights = [STATES[n] for n in names] + [1 - sum(STATES.values())]
     docs, hard_deleted, states = [], [], Counter()
@@ -125,6 +145,8 @@ def build_portal(n_links: int, n_datasets: int, n_commitments: int, seed: int = 
         doc["slug"] = f"jeu-de-donnees-{i}"
         doc["last_update"] = now - timedelta(days=2)
         doc["frequency"] = "unknown"
+        doc["organization"] = orgs[i % n_orgs]
+        doc["tags"] = [tags[i % n_tags]]
         resource = {**resource_template, "_id": uuid.uuid4(), "extras": {}}
         doc["resources"] = [resource]
         if state == "archived":
@@ -181,7 +203,105 @@ def build_portal(n_links: int, n_datasets: int, n_commitments: int, seed: int = 
     link_coll = CommitmentLink._get_collection()
     for start in range(0, len(links), 5000):
         link_coll.insert_many(links[start : start + 5000], ordered=False)
-    return {"states": states, "target_ids": target_ids, "links": links}
+    return {
+        "states": states,
+        "target_ids": target_ids,
+        "links": links,
+        "orgs": orgs,
+        "tags": tags,
+        "plan": plan,
+        "commitments": commitments,
+    }
+
+
+def add_deliverables(portal: dict, n: int, seed: int = 13) -> None:
+    """Replace the deliverables by `n` new ones: half with rules, half with a target."""
+    from bson import ObjectId
+
+    from udata_ogp.models import Deliverable
+
+    rng = random.Random(seed)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    coll = Deliverable._get_collection()
+    coll.delete_many({})
+    docs = []
+    for i in range(n):
+        commitment = portal["commitments"][i % len(portal["commitments"])]
+        doc = {
+            "_id": ObjectId(),
+            "commitment": commitment.pk,
+            "plan": portal["plan"].pk,
+            "title": f"Livrable {i}",
+            "due": "2027" if i % 4 else "2019",
+            "state": "unknown",
+            "reasons": [],
+            "failure_count": 0,
+            "matches": [],
+            "history": [],
+            "created_at": now,
+            "last_modified": now,
+        }
+        if i % 2:
+            doc["target_class"] = "Dataset"
+            doc["target_id"] = rng.choice(portal["target_ids"])
+        else:
+            rules = {
+                "organizations": [str(rng.choice(portal["orgs"]))],
+                "tags": [rng.choice(portal["tags"])],
+            }
+            if i % 3 == 0:
+                rules["min_resources"] = 1
+            doc["rules"] = rules
+        docs.append(doc)
+    for start in range(0, len(docs), 5000):
+        coll.insert_many(docs[start : start + 5000], ordered=False)
+
+
+def delivery_state() -> dict:
+    from udata_ogp.models import Commitment, Deliverable
+
+    return {model: list(model._get_collection().find({})) for model in (Deliverable, Commitment)}
+
+
+def bench_deliveries(args, portal: dict, link_first_s: float, link_steady_s: float) -> None:
+    from udata_ogp.delivery.sweep import check_deliverables
+
+    def run_delivery():
+        return check_deliverables()
+
+    figures = {}
+    for n in (args.deliverables, args.compare):
+        if not n:
+            continue
+        add_deliverables(portal, n)
+        initial = delivery_state()
+        first, first_s, first_cmds = best_of(
+            args.repeat, run_delivery, reset=lambda initial=initial: restore_state(initial)
+        )
+        steady, steady_s, steady_cmds = best_of(args.repeat, run_delivery)
+        figures[n] = (first, first_s, first_cmds, steady, steady_s, steady_cmds)
+    n = args.deliverables
+    first, first_s, first_cmds, steady, steady_s, steady_cmds = figures[n]
+    print(
+        f"\n== delivery sweep, {n} deliverables ({len(portal['orgs'])} organisations, "
+        f"{len(portal['tags'])} tags) =="
+    )
+    print(f"first delivery sweep result:  {first.as_dict()}")
+    print(f"steady delivery sweep result: {steady.as_dict()}")
+    for label, link_s, s, cmds in (
+        ("first", link_first_s, first_s, first_cmds),
+        ("steady", link_steady_s, steady_s, steady_cmds),
+    ):
+        print(
+            f"{label:6} link sweep {link_s:7.2f} s, + deliveries {s:6.2f} s: "
+            f"{(link_s + s) / link_s:5.2f} x  (goal <= 1.3x); delivery commands "
+            f"{sum(cmds.values())} {dict(cmds)}"
+        )
+    for m, (_, f_s, f_cmds, _, s_s, s_cmds) in figures.items():
+        print(
+            f"{m:6} deliverables: first {f_s:6.2f} s, {sum(f_cmds.values())} commands; "
+            f"steady {s_s:6.2f} s, {sum(s_cmds.values())} commands {dict(s_cmds)}"
+        )
 
 
 def timed(func, *args, **kwargs):
@@ -330,6 +450,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--repeat", type=int, default=3, help="runs of each measure; the fastest is kept"
     )
+    parser.add_argument("--deliverables", type=int, default=2000, help="0: no delivery bench")
+    parser.add_argument("--compare", type=int, default=500, help="deliverables, for commands")
+    parser.add_argument("--orgs", type=int, default=20, help="organisations of the datasets")
+    parser.add_argument("--tags", type=int, default=10, help="distinct tags of the datasets")
     parser.add_argument("--db", default=None, help="mongodb:// URL (default: own SecantusDB)")
     parser.add_argument(
         "--replica-set",
@@ -360,7 +484,9 @@ def main(argv: list[str] | None = None) -> int:
             mode = "given" if args.db else ("replica set" if args.replica_set else "standalone")
             print(f"database: {db_url} ({mode})")
             start = time.perf_counter()
-            portal = build_portal(args.links, args.datasets, args.commitments)
+            portal = build_portal(
+                args.links, args.datasets, args.commitments, n_orgs=args.orgs, n_tags=args.tags
+            )
             print(
                 f"portal: {args.links} links over {args.datasets} datasets, "
                 f"{args.commitments} commitments, built in {time.perf_counter() - start:.1f} s"
@@ -411,6 +537,8 @@ def main(argv: list[str] | None = None) -> int:
                 raw_no_tags_s,
             )
             print(f"\nraw read commands: {dict(raw_cmds)}")
+            if args.deliverables:
+                bench_deliveries(args, portal, first_s, steady_s)
     finally:
         stop(proc)
     return 0

@@ -12,6 +12,8 @@ DEFAULTS: dict[str, object] = {
     "OGP_HEALTH_GRACE_DAYS": 2,
     # Consecutive failed checks needed before a link leaves "ok".
     "OGP_HEALTH_FAILURES_BEFORE_FLAG": 2,
+    # Days before its due date an unmet deliverable is "at risk" (udata_ogp.delivery.rules).
+    "OGP_DELIVERY_AT_RISK_DAYS": 60,
     # The plugin's own URL probe of resources, for portals without udata-hydra.
     "OGP_URL_PROBE": False,
     "OGP_URL_PROBE_TIMEOUT": 10,

@@ -3,7 +3,10 @@
 - `ogp-check-links`: the link-health sweep (tag links, health, commitment roll-up), in-process,
   or fanned out into `check_links_chunk` sub-tasks of `OGP_SWEEP_FANOUT` links when set and the
   portal has more links than that;
-- `reevaluate_target`: the links of one dataset/reuse/dataservice, queued by `signals`;
+- `ogp-check-deliverables`: the delivery sweep alone (`udata_ogp.delivery.sweep`); the
+  link job runs it too, after the links, over the same scope;
+- `reevaluate_target`: the links and deliverables of one dataset/reuse/dataservice, queued by
+  `signals`;
 - `ogp-send-notices`: the opt-in e-mail digests (`udata_ogp.notices`);
 - `ogp-probe-urls`: the optional URL probe (`udata_ogp.probe`), for portals without udata-hydra.
 """
@@ -34,13 +37,29 @@ def check_links(self, commitment: str | None = None) -> dict[str, Any]:
             for chunk in chunks:
                 check_links_chunk.delay([str(i) for i in chunk])
             summary = {"links": len(ids), "chunks": len(chunks), "tags": tags}
+            # Deliverables read the portal's objects, not the links' health: no need to wait.
+            summary["deliveries"] = _check_deliverables()
             sweep.record_run("all", sweep.utcnow(), summary)
             self.log.info("OGP link sweep fanned out: %s", summary)
             return summary
     from udata_ogp.health.linkcheck import run_sweep
 
     result = run_sweep(commitment=commitment)
-    return result.as_dict()
+    summary = result.as_dict()
+    summary["deliveries"] = _check_deliverables(commitment)
+    return summary
+
+
+def _check_deliverables(commitment: str | None = None) -> dict[str, Any]:
+    from udata_ogp.delivery import sweep as delivery
+
+    return delivery.run(commitment=commitment).as_dict()
+
+
+@job("ogp-check-deliverables")
+def check_deliverables(self, commitment: str | None = None) -> dict[str, Any]:
+    """Evaluate every deliverable (or one commitment's); returns the sweep summary."""
+    return _check_deliverables(commitment)
 
 
 @task(queue="low")
@@ -56,13 +75,16 @@ def check_links_chunk(ids: list[str]) -> dict[str, Any]:
 @task
 def reevaluate_target(class_name: str, target_id: str) -> dict[str, Any]:
     """Re-evaluate the links of one target now (after its update or deletion)."""
+    from udata_ogp.delivery import sweep as delivery
     from udata_ogp.health import sweep
     from udata_ogp.health.tagging import sync_tags
 
     tags = sync_tags(target=(class_name, target_id)).as_dict()
     result = sweep.check_links(target=(class_name, target_id))
     result.tags = tags
-    return result.as_dict()
+    summary = result.as_dict()
+    summary["deliveries"] = delivery.check_target(class_name, target_id).as_dict()
+    return summary
 
 
 @job("ogp-send-notices")
