@@ -40,7 +40,10 @@ def checked(doc):
         path, message = [], errors
         while isinstance(message, dict) and message:
             key = next(iter(message))
-            path.append(str(key))
+            # A model's own `clean()` refusal comes under `__all__`: the field it names is
+            # the one at fault.
+            if key != "__all__":
+                path.append(str(key))
             message = message[key]
         raise invalid_field(".".join(path), str(message)) from None
     return doc

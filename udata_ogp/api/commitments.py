@@ -23,6 +23,7 @@ from udata_ogp.api.parsers import (
     COMMITMENT_SORTS,
     commitment_parser,
 )
+from udata_ogp.constants import DISCREPANCIES
 from udata_ogp.models import Commitment, CommitmentLink, StatusChange
 from udata_ogp.permissions import (
     can_edit_commitment,
@@ -52,6 +53,16 @@ STATUS_KEYS = frozenset(status_change_fields)
 # ---------------------------------------------------------------------------------------------
 
 
+def verification_filter(value: str) -> dict:
+    """Commitments whose deliverables add up to `value` (a summary or a discrepancy). One not
+    rolled up yet has no deliverable: it counts as `none`, as the pages count it."""
+    if value in DISCREPANCIES:
+        return {"verification.discrepancy": value}
+    if value == "none":
+        return {"$or": [{"verification.summary": "none"}, {"verification.summary": None}]}
+    return {"verification.summary": value}
+
+
 def filter_commitments(queryset, args: dict):
     if args.get("plan"):
         queryset = queryset(plan=get_plan(args["plan"]))
@@ -65,6 +76,8 @@ def filter_commitments(queryset, args: dict):
         queryset = queryset(policy_areas=args["policy_area"])
     if args.get("ogp_value"):
         queryset = queryset(ogp_values=args["ogp_value"])
+    if args.get("verification"):
+        queryset = queryset(__raw__=verification_filter(args["verification"]))
     if args.get("health"):
         queryset = queryset(**{f"health_counts__{args['health']}__gt": 0})
     for key in ("at_risk", "published"):

@@ -12,7 +12,15 @@ from flask_restx.reqparse import RequestParser
 from udata.api import api
 from werkzeug.datastructures import FileStorage
 
-from udata_ogp.constants import COMPLETION, HEALTH, LINK_ROLES, OGP_VALUES, PLAN_STATUS
+from udata_ogp.constants import (
+    COMPLETION,
+    DISCREPANCIES,
+    HEALTH,
+    LINK_ROLES,
+    OGP_VALUES,
+    PLAN_STATUS,
+    VERIFICATION_SUMMARIES,
+)
 
 __all__ = (
     "DEFAULT_PAGE_SIZE",
@@ -108,6 +116,13 @@ commitment_parser = _paginated()
 commitment_parser.add_argument("plan", type=str, location="args", help="Action plan id or slug")
 commitment_parser.add_argument("status", type=str, location="args", choices=list(COMPLETION))
 commitment_parser.add_argument("axis", type=positive_int, location="args", help="Axis number")
+commitment_parser.add_argument(
+    "verification",
+    type=str,
+    location="args",
+    choices=[*VERIFICATION_SUMMARIES, *DISCREPANCIES],
+    help="How its deliverables add up (a summary) or disagree with its status (a discrepancy)",
+)
 commitment_parser.add_argument(
     "lead_institution", type=str, location="args", help="Exact name of a lead institution"
 )
