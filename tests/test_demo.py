@@ -72,3 +72,32 @@ def test_demo_cookies_work_on_plain_http_and_production_keeps_secure_ones():
     # Only the demo: a portal keeps udata's Secure session cookie.
     assert settings.Defaults.SESSION_COOKIE_SECURE is True
     assert not any("COOKIE" in key for key in udata_ogp.DEFAULTS)
+
+
+class DemoDeliverablesTest(OgpAPITestCase):
+    def test_every_state_of_a_deliverable_and_both_discrepancies(self):
+        from udata_ogp.models import Deliverable
+
+        content = load_demo_content()
+        by_title = {d.title: d for d in Deliverable.objects}
+        states = {d.state for d in by_title.values()}
+        assert states == {"met", "pending", "at_risk", "breached", "unknown"}
+        met = by_title["Les aires géographiques des signes officiels de qualité"]
+        assert met.proof.items[0].snapshot.title == "Aire géographique des IGP"
+        withdrawn = by_title["La liste publique des administrateurs ministériels des données"]
+        assert (withdrawn.state, withdrawn.reasons[0]) == ("breached", "withdrawn")
+        assert withdrawn.proof is not None and withdrawn.delivered_at is not None
+        assert by_title["Les données de valeurs foncières (DVF)"].reasons == ["stale_matches"]
+        discrepancies = {
+            c.number: c.verification.get("discrepancy")
+            for c in Commitment.objects
+            if c.verification
+        }
+        assert discrepancies[2] == "claimed_not_verified"
+        assert discrepancies[8] == "verified_beyond_claim"
+        page = self.get(
+            url_for("ogp.commitment", slug=content.deliverable_commitment),
+            headers={"Accept": "text/html", "Accept-Language": "fr"},
+        )
+        assert page.status_code == 200
+        assert "La liste publique des administrateurs ministériels des données" in page.text

@@ -135,6 +135,70 @@ MANUAL_LINKS = [
         "Version de travail, rendue privée en attendant sa validation.",
     ),
 ]
+# What the portal's own data must show for commitments to count as delivered (commitment number,
+# milestone index or None, title, one dataset's slug or rules, due date; `org:` names an
+# organisation of the demo). States after the demo's two sweeps: met with a proof (8), withdrawn
+# after delivery (5, its dataset deleted), at risk because its only data is overdue (DVF),
+# at risk because it is due within weeks (4), not delivered by its date (2: its data archived),
+# not yet due (13, no dataset has an open licence yet), not verified yet (12, declared after the
+# sweep).
+DUE_SOON = "due-soon"
+DELIVERABLES = [
+    (
+        8,
+        None,
+        "Les aires géographiques des signes officiels de qualité",
+        "aire-geographique-des-igp",
+        "2019",
+    ),
+    (
+        5,
+        0,
+        "La liste publique des administrateurs ministériels des données",
+        "referentiel-des-administrateurs-ministeriels-des-donnees",
+        "2018-12",
+    ),
+    (
+        5,
+        None,
+        "Les données de valeurs foncières (DVF)",
+        {"organizations": ["org:dgfip"], "tags": ["dvf"]},
+        "2019-04",
+    ),
+    (
+        2,
+        0,
+        "Les données essentielles de la commande publique, consolidées",
+        "donnees-essentielles-de-la-commande-publique-fichiers-consolides",
+        "2019",
+    ),
+    (
+        4,
+        0,
+        "Les données de référence du service public de la donnée, mises à jour",
+        {"organizations": ["org:etalab"], "tags": ["service-public-de-la-donnee"]},
+        DUE_SOON,
+    ),
+    (
+        13,
+        None,
+        "Le tableau de bord des démarches phares, sous licence ouverte",
+        {"organizations": ["org:ditp"], "formats": ["csv"], "open_license": True},
+        None,
+    ),
+]
+DECLARED = [
+    (2, "complete", "Autoévaluation de fin de parcours : les données consolidées sont publiées."),
+    (8, "limited", "Autoévaluation à mi-parcours : le laboratoire démarre."),
+]
+LATE_DELIVERABLE = (
+    12,
+    None,
+    "Les contributions des consultations citoyennes",
+    {"tags": ["consultation-citoyenne"]},
+    "2020",
+)
+
 EXPECTED_DATA = [
     (
         5,
@@ -166,6 +230,9 @@ class DemoContent:
     accounts: list[DemoAccount] = field(default_factory=list)
     plan_slug: str | None = None
     summary: dict[str, int] = field(default_factory=dict)
+    deliveries: dict = field(default_factory=dict)
+    deliverable_commitment: str | None = None
+    unverified_deliverable: str | None = None
 
 
 def demo_settings() -> type:
@@ -256,13 +323,40 @@ def _resource(url: str, available: bool | None = True):
     )
 
 
+def _deliverable(plan, spec, datasets, orgs, now):
+    """One of `DELIVERABLES`, declared as the commitment's editors would (no permission check:
+    the demo acts as the portal)."""
+    from udata_ogp.delivery.actions import create_deliverable
+    from udata_ogp.models import Commitment
+
+    number, milestone, title, what, due = spec
+    commitment = Commitment.objects.get(plan=plan, number=number)
+    data = {"title": title}
+    if milestone is not None and commitment.milestones:
+        data["milestone"] = commitment.milestones[milestone].number
+    if due == DUE_SOON:
+        due = (now + timedelta(days=30)).date().isoformat()
+    if due:
+        data["due"] = due
+    if isinstance(what, str):
+        data["element"] = {"class": "Dataset", "id": str(datasets[what].id)}
+    else:
+        rules = dict(what)
+        if "organizations" in rules:
+            rules["organizations"] = [str(orgs[o[4:]].id) for o in rules["organizations"]]
+        data["rules"] = rules
+    # Evaluated by the demo's own sweeps, at the times it chooses.
+    return create_deliverable(commitment, data, check=False, evaluate=False)
+
+
 def load_demo_content() -> DemoContent:
     """Fill an empty database with the demo portal. Needs an app context."""
     from udata.core.dataset.models import Dataset, HarvestDatasetMetadata
     from udata.core.organization.models import Member, Organization
     from udata.core.reuse.models import Reuse
 
-    from udata_ogp.actions import create_link
+    from udata_ogp.actions import change_status, create_link
+    from udata_ogp.delivery import sweep as delivery_sweep
     from udata_ogp.health.linkcheck import run_sweep
     from udata_ogp.models import ActionPlan, Commitment
     from udata_ogp.plans.importing import import_plan
@@ -345,6 +439,13 @@ def load_demo_content() -> DemoContent:
         commitment = Commitment.objects.get(plan=plan, number=number)
         create_link(commitment, title=title, role=role, note=note, by=admin, check=False)
 
+    # Deliverables, verified by a first delivery sweep a month ago, before the data below
+    # changed: what the plan promised was delivered then.
+    Dataset.objects(slug="demandes-de-valeurs-foncieres").update_one(set__tags=["dvf"])
+    for spec in DELIVERABLES:
+        _deliverable(plan, spec, datasets, orgs, now)
+    delivery_sweep.check_deliverables(now=now - timedelta(days=30))
+
     # A producer links by tagging, in the tool they already use: the save re-evaluates it.
     tagged = datasets["piaf-le-dataset-franco-phone-de-questions-reponses"]
     tagged.tags = ["ogp-fr0034"]
@@ -358,7 +459,18 @@ def load_demo_content() -> DemoContent:
     private = datasets["plan-de-nommage-des-administrateurs-ministeriels-des-donnees"]
     Dataset.objects(id=private.id).update_one(set__private=True)
 
+    # What the government declares, beside what the data says: commitment 2 is declared done
+    # although its data was archived; commitment 8 declared limited although it is delivered.
+    for number, status, rationale in DECLARED:
+        commitment = Commitment.objects.get(plan=plan, number=number)
+        change_status(commitment, status=status, rationale=rationale, by=admin, check=False)
+
     content.summary = run_sweep(now=now).as_dict()
+    content.deliveries = delivery_sweep.run(now=now).as_dict()
+    # Declared after the sweep: the next one will tell.
+    late = _deliverable(plan, LATE_DELIVERABLE, datasets, orgs, now)
+    content.deliverable_commitment = Commitment.objects.get(plan=plan, number=5).slug
+    content.unverified_deliverable = str(late.id)
 
     content.accounts = [
         DemoAccount(admin.email, admin_password, _api_key(admin), "administrator"),
@@ -384,6 +496,11 @@ def run_demo(host: str = "127.0.0.1", port: int = 7000) -> None:
     click.echo(f"  plan page:  {base}/ogp/plans/{content.plan_slug}/")
     click.echo(f"  API:        {base}/api/1/ogp/plans/   (OpenAPI: {base}/api/1/swagger.json)")
     click.echo(f"  link sweep: {content.summary}")
+    click.echo(
+        f"  deliverables: {base}/ogp/commitments/{content.deliverable_commitment}/  "
+        f"(API: {base}/api/1/ogp/commitments/{content.deliverable_commitment}/deliverables/)"
+    )
+    click.echo(f"  delivery sweep: {content.deliveries}")
     for account in content.accounts:
         click.echo(
             f"  {account.role}: {account.email} / password {account.password} / "

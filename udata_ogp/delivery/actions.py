@@ -163,7 +163,11 @@ def _evaluate(deliverable: Deliverable) -> Deliverable:
 
 
 def create_deliverable(
-    commitment: Commitment, data: Mapping[str, Any], by=None, check: bool = True
+    commitment: Commitment,
+    data: Mapping[str, Any],
+    by=None,
+    check: bool = True,
+    evaluate: bool = True,
 ) -> Deliverable:
     """Declare what data must exist for `commitment` (or one of its milestones) to be delivered."""
     if check and not can_edit_commitment(commitment):
@@ -175,7 +179,7 @@ def create_deliverable(
     if deliverable.target_id is None and deliverable.rules is None:
         raise invalid_field("rules", _("give an element (one object) or rules"))
     checked(deliverable).save()
-    return _evaluate(deliverable)
+    return _evaluate(deliverable) if evaluate else deliverable
 
 
 def update_deliverable(
