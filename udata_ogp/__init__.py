@@ -50,7 +50,7 @@ def load_routes() -> None:
     Must run before udata registers its API blueprint and before the pages' blueprint is
     registered (Flask forbids adding routes afterwards); importing twice changes nothing.
     """
-    from udata_ogp.api import commitments, deliverables, links, plans, transfer  # noqa: F401
+    from udata_ogp.api import commitments, deliverables, links, plans, proposals, transfer  # noqa: F401
     from udata_ogp.web import badges, feeds, forms, pages  # noqa: F401
 
 

@@ -3,7 +3,8 @@
 - `ogp-check-links`: the link-health sweep (tag links, health, commitment roll-up), in-process,
   or fanned out into `check_links_chunk` sub-tasks of `OGP_SWEEP_FANOUT` links when set and the
   portal has more links than that;
-- `ogp-check-deliverables`: the delivery sweep alone (`udata_ogp.delivery.sweep`); the
+- `ogp-check-deliverables`: the delivery sweep (`udata_ogp.delivery.sweep`) and the review
+  queue's proposals (`udata_ogp.delivery.proposing`); the
   link job runs it too, after the links, over the same scope;
 - `reevaluate_target`: the links and deliverables of one dataset/reuse/dataservice, queued by
   `signals`;
@@ -51,9 +52,13 @@ def check_links(self, commitment: str | None = None) -> dict[str, Any]:
 
 
 def _check_deliverables(commitment: str | None = None) -> dict[str, Any]:
+    """The delivery sweep, then the review queue's proposals for what is still missing."""
     from udata_ogp.delivery import sweep as delivery
+    from udata_ogp.delivery.proposing import propose
 
-    return delivery.run(commitment=commitment).as_dict()
+    summary = delivery.run(commitment=commitment).as_dict()
+    summary["proposals"] = propose(commitment=commitment).as_dict()
+    return summary
 
 
 @job("ogp-check-deliverables")

@@ -9,24 +9,37 @@ commands), so that the page tells at once whether the portal's data delivers it.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from bson import ObjectId
+from mongoengine.errors import NotUniqueError
 from udata.core.dataset.constants import UpdateFrequency
 from udata.i18n import gettext as _
 from udata.mongo.errors import FieldValidationError
 
+from udata_ogp import textrules
 from udata_ogp.actions import _check_milestone, checked
 from udata_ogp.constants import TARGET_CLASSES
 from udata_ogp.delivery import sweep
-from udata_ogp.errors import Forbidden, invalid_field
-from udata_ogp.models import Commitment, Deliverable, DeliverableRules, check_partial_date
-from udata_ogp.permissions import can_edit_commitment, can_edit_deliverable
-from udata_ogp.targets import resolve_target
+from udata_ogp.errors import Conflict, Forbidden, invalid_field
+from udata_ogp.health.sweep import check_links
+from udata_ogp.models import (
+    Commitment,
+    CommitmentLink,
+    Deliverable,
+    DeliverableRules,
+    Proposal,
+    check_partial_date,
+)
+from udata_ogp.permissions import can_decide_proposal, can_edit_commitment, can_edit_deliverable
+from udata_ogp.targets import resolve_target, snapshot_of
 
 __all__ = (
     "DELIVERABLE_KEYS",
     "RULE_KEYS",
+    "accept_proposal",
+    "reject_proposal",
     "create_deliverable",
     "delete_deliverable",
     "update_deliverable",
@@ -202,3 +215,87 @@ def delete_deliverable(deliverable: Deliverable, check: bool = True) -> None:
     commitment_id = deliverable.commitment.id
     deliverable.delete()
     sweep.rollup([commitment_id])
+
+
+# ---------------------------------------------------------------------------------------------
+# The review queue
+# ---------------------------------------------------------------------------------------------
+
+
+def _decision_reason(reason: Any) -> str | None:
+    if reason is None or reason == "":
+        return None
+    if not isinstance(reason, str):
+        raise invalid_field("reason", _("expected a string"))
+    message = textrules.problem(reason, "note")
+    if message is not None:
+        raise invalid_field("reason", message)
+    return reason
+
+
+def _decide(proposal: Proposal, state: str, reason: str | None, by) -> None:
+    """Record the decision if nobody made one first (a conditional update): else 409."""
+    done = Proposal.objects(id=proposal.id, state="open").update(
+        set__state=state,
+        set__decided_by=by,
+        set__decided_at=datetime.now(UTC).replace(tzinfo=None),
+        set__reason=reason,
+    )
+    if not done:
+        raise Conflict(_("This proposal was already decided."), field="state")
+
+
+def accept_proposal(
+    proposal: Proposal, reason: Any = None, by=None, check: bool = True
+) -> Proposal:
+    """The proposed dataset becomes the deliverable's target, or the expected data's."""
+    if check and not can_decide_proposal(proposal):
+        raise Forbidden(_("Only the commitment's editors and administrators decide proposals."))
+    reason = _decision_reason(reason)
+    if proposal.state != "open":
+        raise Conflict(_("This proposal was already decided."), field="state")
+    target = resolve_target(proposal.target_class, str(proposal.target_id))
+    link = proposal.link if proposal.kind == "expected_data" else None
+    if link is not None:
+        if link.target_id is not None:
+            raise Conflict(_("This expected data already has its dataset."), field="link")
+        taken = CommitmentLink.objects(
+            commitment=link.commitment,
+            target_class=proposal.target_class,
+            target_id=proposal.target_id,
+            role=link.role,
+        ).first()
+        if taken is not None:
+            raise Conflict(
+                _("The commitment already links this dataset with that role."), field="link"
+            )
+    _decide(proposal, "accepted", reason, by)
+    if link is not None:
+        try:
+            CommitmentLink.objects(id=link.id, target_id=None).update(
+                set__target_class=proposal.target_class,
+                set__target_id=proposal.target_id,
+                set__snapshot=snapshot_of(target),
+            )
+        except NotUniqueError:
+            Proposal.objects(id=proposal.id).update(set__state="open", unset__decided_at=True)
+            raise Conflict(
+                _("The commitment already links this dataset with that role."), field="link"
+            ) from None
+        check_links(ids=[link.id])
+    elif proposal.deliverable is not None:
+        element = {"class": proposal.target_class, "id": str(proposal.target_id)}
+        update_deliverable(proposal.deliverable, {"element": element}, check=False)
+    proposal.reload()
+    return proposal
+
+
+def reject_proposal(
+    proposal: Proposal, reason: Any = None, by=None, check: bool = True
+) -> Proposal:
+    """Never proposed again (its key stays)."""
+    if check and not can_decide_proposal(proposal):
+        raise Forbidden(_("Only the commitment's editors and administrators decide proposals."))
+    _decide(proposal, "rejected", _decision_reason(reason), by)
+    proposal.reload()
+    return proposal

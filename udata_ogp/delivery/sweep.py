@@ -126,7 +126,7 @@ def _rules_of(doc: dict) -> dict | None:
     return value if isinstance(value, dict) and doc.get("target_id") is None else None
 
 
-def _candidate_query(all_rules: list[dict]) -> list[dict]:
+def candidate_query(all_rules: list[dict]) -> list[dict]:
     """The `$or` filters (one per chunk of values) reading every rule deliverable's candidates."""
     orgs: set[ObjectId] = set()
     tags: set[str] = set()
@@ -159,7 +159,7 @@ def _candidate_query(all_rules: list[dict]) -> list[dict]:
     return queries
 
 
-class _Candidates:
+class Candidates:
     """Candidate datasets indexed by organisation, tag and schema."""
 
     def __init__(self, docs: Iterable[dict]) -> None:
@@ -203,14 +203,14 @@ def _read(class_name: str, ids: Iterable[ObjectId]) -> dict[ObjectId, dict]:
     return found
 
 
-def _open_licenses() -> set[str]:
+def read_open_licenses() -> set[str]:
     from udata.models import License
 
     coll = raw_collection(License)
     return {doc["_id"] for doc in coll.find({"flags": rules.OPEN_LICENSE_FLAG}, {"_id": 1})}
 
 
-def _org_names(ids: Iterable[Any]) -> dict[str, str]:
+def org_names(ids: Iterable[Any]) -> dict[str, str]:
     from udata.models import Organization
 
     oids = {ObjectId(str(i)) for i in ids if i is not None}
@@ -279,12 +279,12 @@ def check_deliverables(
     if all_rules:
         dataset_coll = raw_collection(target_model("Dataset"))
         seen: set[ObjectId] = set()
-        for query in _candidate_query(all_rules):
+        for query in candidate_query(all_rules):
             for raw in dataset_coll.find(query, OBJECT_FIELDS["Dataset"]):
                 if raw["_id"] not in seen:
                     seen.add(raw["_id"])
                     candidate_docs.append(raw)
-    candidates = _Candidates(candidate_docs)
+    candidates = Candidates(candidate_docs)
     result.candidates = len(candidates.docs)
     for _id, raw in candidates.docs.items():
         objects.setdefault(("Dataset", _id), raw)
@@ -300,7 +300,7 @@ def check_deliverables(
         for _id, raw in _read(class_name, class_ids).items():
             objects[(class_name, _id)] = raw
 
-    open_licenses = _open_licenses() if any(r.get("open_license") for r in all_rules) else set()
+    open_licenses = read_open_licenses() if any(r.get("open_license") for r in all_rules) else set()
 
     # Match in memory.
     found: dict[ObjectId, list[tuple[str, dict]]] = {}
@@ -328,7 +328,7 @@ def check_deliverables(
         for matched in found.values()
         for _, raw in matched
     }
-    names = _org_names(o for o in owners if o is not None)
+    names = org_names(o for o in owners if o is not None)
 
     updates: list[tuple[ObjectId, dict]] = []
     states: dict[ObjectId, Counter] = defaultdict(Counter)
