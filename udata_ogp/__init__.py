@@ -51,7 +51,7 @@ def load_routes() -> None:
     registered (Flask forbids adding routes afterwards); importing twice changes nothing.
     """
     from udata_ogp.api import commitments, deliverables, links, plans, proposals, transfer  # noqa: F401
-    from udata_ogp.web import badges, feeds, forms, pages  # noqa: F401
+    from udata_ogp.web import badges, feeds, forms, pages, review  # noqa: F401
 
 
 def init_app(app) -> None:

@@ -233,6 +233,7 @@ class DemoContent:
     deliveries: dict = field(default_factory=dict)
     deliverable_commitment: str | None = None
     unverified_deliverable: str | None = None
+    review_commitment: str | None = None
 
 
 def demo_settings() -> type:
@@ -357,6 +358,7 @@ def load_demo_content() -> DemoContent:
 
     from udata_ogp.actions import change_status, create_link
     from udata_ogp.delivery import sweep as delivery_sweep
+    from udata_ogp.delivery.proposing import propose
     from udata_ogp.health.linkcheck import run_sweep
     from udata_ogp.models import ActionPlan, Commitment
     from udata_ogp.plans.importing import import_plan
@@ -467,6 +469,9 @@ def load_demo_content() -> DemoContent:
 
     content.summary = run_sweep(now=now).as_dict()
     content.deliveries = delivery_sweep.run(now=now).as_dict()
+    # What the nightly job does next: datasets that may deliver what is still missing.
+    content.deliveries["proposals"] = propose(now=now).as_dict()
+    content.review_commitment = Commitment.objects.get(plan=plan, number=13).slug
     # Declared after the sweep: the next one will tell.
     late = _deliverable(plan, LATE_DELIVERABLE, datasets, orgs, now)
     content.deliverable_commitment = Commitment.objects.get(plan=plan, number=5).slug
@@ -501,6 +506,10 @@ def run_demo(host: str = "127.0.0.1", port: int = 7000) -> None:
         f"(API: {base}/api/1/ogp/commitments/{content.deliverable_commitment}/deliverables/)"
     )
     click.echo(f"  delivery sweep: {content.deliveries}")
+    click.echo(
+        f"  review queue (sign in as an editor): "
+        f"{base}/ogp/commitments/{content.review_commitment}/proposals/"
+    )
     for account in content.accounts:
         click.echo(
             f"  {account.role}: {account.email} / password {account.password} / "

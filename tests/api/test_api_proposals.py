@@ -10,6 +10,7 @@ from tests import OgpAPITestCase
 from tests.api.test_api_permissions import ROLES, build_world
 from udata_ogp.factories import CommitmentLinkFactory, DeliverableFactory
 from udata_ogp.models import CommitmentLink, Deliverable, DeliverableRules, Proposal
+from udata_ogp.targets import snapshot_of
 
 API = "/api/1/ogp"
 
@@ -43,6 +44,7 @@ def _proposal(w, dataset=None, kind="deliverable_target"):
         kind=kind,
         target_class="Dataset",
         target_id=dataset.id,
+        snapshot=snapshot_of(dataset),
         reasons=["similar_title", "rule_failed:tags"],
         key=Proposal.key_for(kind, subject.id, "Dataset", dataset.id),
         **extra,

@@ -164,12 +164,15 @@ def propose(commitment=None, now: datetime | None = None) -> ProposeResult:
     if not found:
         return result
 
-    # A dataset the commitment already links is no gap of that commitment.
+    # A dataset the commitment already links is not its missing expected data (it may still be
+    # the one to pin as a deliverable's target).
     linked = {
         (ref_id(link["commitment"]), link["target_id"])
         for link in CommitmentLink._get_collection().find(
             {
-                "commitment": {"$in": list({f["commitment"] for f in found})},
+                "commitment": {
+                    "$in": list({f["commitment"] for f in found if f["kind"] == "expected_data"})
+                },
                 "target_id": {"$in": list({f["doc"]["_id"] for f in found})},
             },
             {"commitment": 1, "target_id": 1},
@@ -187,7 +190,8 @@ def propose(commitment=None, now: datetime | None = None) -> ProposeResult:
     fresh = [
         f
         for f in found
-        if f["key"] not in known and (f["commitment"], f["doc"]["_id"]) not in linked
+        if f["key"] not in known
+        and not (f["kind"] == "expected_data" and (f["commitment"], f["doc"]["_id"]) in linked)
     ]
     result.skipped = len(found) - len(fresh)
     if not fresh:

@@ -89,6 +89,7 @@ FIELD_LABELS = {
     "status": L_("New status"),
     "rationale": L_("Rationale"),
     "evidence_url": L_("Evidence URL (optional)"),
+    "reason": L_("Why (optional)"),
 }
 
 # Errors' parameters that carry a code, and the vocabulary that names it (`OgpError.params`).

@@ -47,7 +47,7 @@ DATASET_LINK_FIELDS = ("commitment", "role", "note")
 STATUS_FIELDS = ("status", "rationale", "evidence_url")
 
 
-def _form_outcome(
+def form_outcome(
     action: Callable[[], object],
     done: str,
     back: str,
@@ -110,7 +110,7 @@ def commitment_link(slug: str):
             **_link_form_fields(),
         )
 
-    return _form_outcome(
+    return form_outcome(
         link,
         _("The link was added."),
         back_to(page_path),
@@ -127,7 +127,7 @@ def link_delete(link_id: str):
     link = link_or_404(link_id)
     slug = link.commitment.slug
     page_path = url_for("ogp.commitment", slug=slug)
-    return _form_outcome(
+    return form_outcome(
         lambda: delete_link(link),
         _("The link was removed."),
         back_to(page_path),
@@ -142,7 +142,7 @@ def link_delete(link_id: str):
 def commitment_status(slug: str):
     commitment = commitment_or_404(slug)
     page_path = url_for("ogp.commitment", slug=commitment.slug)
-    return _form_outcome(
+    return form_outcome(
         lambda: change_status(
             commitment,
             status=request.form.get("status") or None,
@@ -174,7 +174,7 @@ def _chosen_commitment() -> Commitment:
 def dataset_link(ident: str):
     dataset = dataset_or_404(ident)
     page_path = url_for("ogp.dataset", ident=str(dataset.id))
-    return _form_outcome(
+    return form_outcome(
         lambda: create_link(
             _chosen_commitment(),
             target_class="Dataset",
