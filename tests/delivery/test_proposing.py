@@ -101,10 +101,11 @@ class ProposeTest(OgpDBTestCase):
     def test_hidden_datasets_are_never_proposed(self):
         org = OrganizationFactory()
         _rule_deliverable(org, tags=["dvf"])
+        # Distinct titles (slugs), all similar: years are not words that count.
         title = "Demandes de valeurs foncières"
-        DatasetFactory(organization=org, title=title, private=True)
-        DatasetFactory(organization=org, title=title, archived=datetime.now(UTC))
-        DatasetFactory(organization=org, title=title, deleted=datetime.now(UTC))
+        DatasetFactory(organization=org, title=f"{title} 2019", private=True)
+        DatasetFactory(organization=org, title=f"{title} 2020", archived=datetime.now(UTC))
+        DatasetFactory(organization=org, title=f"{title} 2021", deleted=datetime.now(UTC))
         assert propose().created == 0
         assert Proposal.objects.count() == 0
 
