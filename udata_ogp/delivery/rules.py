@@ -37,7 +37,7 @@ from typing import Any
 
 from udata.core.dataset.constants import UpdateFrequency
 
-from udata_ogp.health.rules import HealthSettings, _naive, overdue
+from udata_ogp.health.rules import HealthSettings, _naive, overdue, record_verdict
 
 __all__ = (
     "DeliverySettings",
@@ -374,14 +374,7 @@ def evaluate(
     if state == "met" and deliverable.get("delivered_at") is None:
         changes["delivered_at"] = now
 
-    event = None
-    if state != previous:
-        changes["state"] = state
-        changes["state_since"] = now
-        event = {"at": now, "state_from": previous, "state_to": state, "reasons": reasons}
-    if state != previous or reasons != previous_reasons:
-        changes["reasons"] = reasons
-        changes["checked_at"] = now
+    event = record_verdict(changes, "state", previous, state, previous_reasons, reasons, now)
     if not waiting and _comparable(matches) != _comparable(deliverable.get("matches")):
         changes["matches"] = matches
     return Evaluation(

@@ -56,6 +56,7 @@ __all__ = (
     "evaluate",
     "overdue",
     "reason_code",
+    "record_verdict",
     "worst",
 )
 
@@ -288,12 +289,33 @@ def evaluate(
         else:
             health = observed
 
+    event = record_verdict(changes, "health", previous, health, previous_reasons, reasons, now)
+    return Evaluation(health=health, reasons=reasons, changes=changes, event=event)
+
+
+def record_verdict(
+    changes: dict[str, Any],
+    name: str,
+    previous: str | None,
+    verdict: str,
+    previous_reasons: list[str],
+    reasons: list[str],
+    now: datetime,
+) -> dict[str, Any] | None:
+    """Write a verdict's changes as links and deliverables store them (`<name>`,
+    `<name>_since`, `reasons`, `checked_at`: only what changed); the history event of a change.
+    `checked_at` reads "evaluated to this verdict at", so an unchanged verdict writes nothing."""
     event = None
-    if health != previous:
-        changes["health"] = health
-        changes["health_since"] = now
-        event = {"at": now, "health_from": previous, "health_to": health, "reasons": reasons}
-    if health != previous or reasons != previous_reasons:
+    if verdict != previous:
+        changes[name] = verdict
+        changes[f"{name}_since"] = now
+        event = {
+            "at": now,
+            f"{name}_from": previous,
+            f"{name}_to": verdict,
+            "reasons": reasons,
+        }
+    if verdict != previous or reasons != previous_reasons:
         changes["reasons"] = reasons
         changes["checked_at"] = now
-    return Evaluation(health=health, reasons=reasons, changes=changes, event=event)
+    return event
