@@ -53,3 +53,17 @@ class HarvestReasonPageTest(OgpAPITestCase):
         ).data.decode()
         assert harvested in html
         assert by_hand not in html
+
+
+class DeliverableReasonsTest(OgpAPITestCase):
+    @pytest.mark.parametrize("lang", ["fr", "en"])
+    def test_every_deliverable_reason_code_is_worded(self, app, lang):
+        """The page never shows a deliverable's reason as its raw code (`stale_matches` was)."""
+        from flask_babel import force_locale
+
+        from udata_ogp.delivery.rules import REASON_CODES
+        from udata_ogp.web.rows import delivery_reasons
+
+        with app.test_request_context(), force_locale(lang):
+            for code in REASON_CODES:
+                assert delivery_reasons([code]) not in ("", code), code

@@ -70,6 +70,22 @@ RULE_NAMES = (
 # Ways a matching object goes away that skip the grace period: facts about the portal.
 IMMEDIATE = frozenset({"deleted", "gone", "private"})
 
+# Every reason code a deliverable's state may carry (the module docstring says when): the pages
+# word each one (`web.rows.DELIVERY_REASONS`, else the links' labels).
+REASON_CODES = frozenset(
+    {
+        "due_soon",
+        "stale_matches",
+        "due_passed",
+        "withdrawn",
+        "deleted",
+        "gone",
+        "private",
+        "archived",
+        "rules",
+    }
+)
+
 # udata's flag of a licence that the Open Definition recognises (`License.flags`).
 OPEN_LICENSE_FLAG = "okd_compliant"
 

@@ -252,7 +252,9 @@ DELIVERY_REASONS = {
     "withdrawn": L_("its data went away after delivery"),
     "due_passed": L_("the promised date has passed"),
     "due_soon": L_("the promised date is near"),
-    "stale": L_("its data is no longer kept up to date"),
+    "stale_matches": L_("its data is no longer kept up to date"),
+    # How the data went, after `withdrawn` (`delivery.rules.removal_reason`).
+    "rules": L_("it no longer meets the rules"),
 }
 
 
