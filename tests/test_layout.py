@@ -17,9 +17,11 @@ LAYERS = [
     {"demo", "signals", "migrations"},
     "tasks",
     {"web", "api", "guard"},
+    # Plan documents carry everything a plan declares, its deliverables included.
+    "plans",
     # Verified delivery: evaluated after the link sweep, with its raw writes.
     "delivery",
-    {"health", "plans"},
+    "health",
     ("actions", "claims", "factories"),
     # What a reader sees (pages, API, feed, exports, badge all ask it); reads links' targets.
     "visibility",

@@ -153,6 +153,7 @@ def import_command(path: str, fmt: str | None, milestones_path: str | None, dry_
         ("created", report.created),
         ("updated", report.updated),
         ("unchanged", report.unchanged),
+        ("deleted", report.deleted),
         ("linked", report.links_created),
     ):
         echo(f"{len(keys)} {verb}{label}")

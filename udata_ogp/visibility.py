@@ -336,6 +336,37 @@ def target_hidden(commitment_id: Any, item: Any) -> bool:
     return known[key]
 
 
+class DeliverableTarget:
+    """A deliverable's own target, shaped as `hidden_targets` reads its items: with what its
+    matches or proofs last saw of it, so that it is hidden exactly when they are."""
+
+    def __init__(self, deliverable: Any) -> None:
+        self.target_class, self.target_id = deliverable.target_class, deliverable.target_id
+        seen = [
+            item.snapshot
+            for item in seen_items(deliverable)
+            if item.target_id == self.target_id and item.snapshot is not None
+        ]
+        self.snapshot = seen[0] if seen else None
+
+
+def seen_items(deliverable: Any) -> list:
+    """The objects the sweep saw for a deliverable: its matches and every proof's items."""
+    items = list(deliverable.matches or [])
+    for proof in [deliverable.proof, *(e.proof for e in deliverable.history or [])]:
+        if proof is not None:
+            items.extend(proof.items or [])
+    return items
+
+
+def deliverable_items(deliverable: Any) -> list:
+    """Everything of a deliverable the visibility rule decides on: seen objects and its target."""
+    items = seen_items(deliverable)
+    if deliverable.target_id is not None:
+        items.append(DeliverableTarget(deliverable))
+    return items
+
+
 def link_hidden(link: CommitmentLink) -> bool:
     """Whether this reader may not see the link's target (one link: see `hidden_links`)."""
     if link.target_id is None:

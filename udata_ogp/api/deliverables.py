@@ -23,7 +23,12 @@ from udata_ogp.errors import NotFound
 from udata_ogp.loading import ref_id
 from udata_ogp.models import Deliverable, DeliverableRules
 from udata_ogp.permissions import can_read_commitment
-from udata_ogp.visibility import hidden_targets, target_hidden
+from udata_ogp.visibility import (
+    DeliverableTarget,
+    deliverable_items,
+    hidden_targets,
+    target_hidden,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Models
@@ -133,32 +138,10 @@ def _proof(deliverable: Deliverable, proof) -> dict[str, Any] | None:
     return {"at": proof.at, "items": items}
 
 
-class _Target:
-    """The deliverable's own target, in the shape the visibility rule reads: with what its
-    matches or proofs last saw of it, so that it is hidden exactly when they are."""
-
-    def __init__(self, deliverable: Deliverable):
-        self.target_class, self.target_id = deliverable.target_class, deliverable.target_id
-        seen = [
-            item.snapshot
-            for item in _seen_items(deliverable)
-            if item.target_id == self.target_id and item.snapshot is not None
-        ]
-        self.snapshot = seen[0] if seen else None
-
-
-def _seen_items(deliverable: Deliverable) -> list:
-    items = list(deliverable.matches or [])
-    for proof in [deliverable.proof, *(e.proof for e in deliverable.history or [])]:
-        if proof is not None:
-            items.extend(proof.items or [])
-    return items
-
-
 def _element(deliverable: Deliverable) -> dict | None:
     if deliverable.target_id is None:
         return None
-    hidden = target_hidden(_commitment_id(deliverable), _Target(deliverable))
+    hidden = target_hidden(_commitment_id(deliverable), DeliverableTarget(deliverable))
     target_id = None if hidden else str(deliverable.target_id)
     return {"class": deliverable.target_class, "id": target_id, "hidden": hidden}
 
@@ -253,19 +236,12 @@ deliverables_parser.add_argument(
 )
 
 
-def _items(deliverable: Deliverable) -> list:
-    items = _seen_items(deliverable)
-    if deliverable.target_id is not None:
-        items.append(_Target(deliverable))
-    return items
-
-
 def decide_visibility(deliverables) -> None:
     """What this reader may see of these deliverables' objects, decided for all of them in one
     batch (a constant number of queries, whatever their number and matches)."""
     groups: dict[ObjectId, list] = {}
     for deliverable in deliverables:
-        groups.setdefault(_commitment_id(deliverable), []).extend(_items(deliverable))
+        groups.setdefault(_commitment_id(deliverable), []).extend(deliverable_items(deliverable))
     hidden_targets(groups)
 
 

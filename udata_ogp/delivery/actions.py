@@ -41,6 +41,7 @@ __all__ = (
     "accept_proposal",
     "reject_proposal",
     "create_deliverable",
+    "declare",
     "delete_deliverable",
     "update_deliverable",
 )
@@ -120,8 +121,11 @@ def _check_organizations(ids: list[str]) -> None:
             )
 
 
-def _apply(deliverable: Deliverable, data: Mapping[str, Any]) -> bool:
-    """Set the fields of `data` (checked); whether what the deliverable asks for changed."""
+def _apply(deliverable: Deliverable, data: Mapping[str, Any], as_reader: bool = True) -> bool:
+    """Set the fields of `data` (checked); whether what the deliverable asks for changed.
+
+    `as_reader`: a target the current user may not read is answered as missing (the API);
+    False for a plan file, imported by an administrator (or the CLI, which has no user)."""
     for key in data:
         if key not in DELIVERABLE_KEYS:
             raise invalid_field(key, _("unknown field"))
@@ -156,7 +160,7 @@ def _apply(deliverable: Deliverable, data: Mapping[str, Any]) -> bool:
             )
         if not isinstance(target_id, str):
             raise invalid_field("element.id", _("expected an id"))
-        target = resolve_target(target_class, target_id)
+        target = resolve_target(target_class, target_id, as_reader=as_reader)
         asked = (deliverable.target_class, deliverable.target_id) != (target_class, target.id)
         deliverable.target_class, deliverable.target_id = target_class, target.id
         deliverable.rules = None
@@ -166,6 +170,37 @@ def _apply(deliverable: Deliverable, data: Mapping[str, Any]) -> bool:
         asked = before != rules.to_mongo().to_dict() or deliverable.target_id is not None
         deliverable.rules = rules
         deliverable.target_class = deliverable.target_id = None
+    return asked
+
+
+def declare(deliverable: Deliverable, data: Mapping[str, Any]) -> bool:
+    """Set a deliverable's whole declaration, as a plan file gives it (an absent key is empty),
+    with the API's checks; whether what it asks for changed (its verdict is then reset).
+
+    An unchanged target is not looked up again: a dataset made private after it was declared
+    stays declared (the sweep says it no longer delivers), as through the API.
+    """
+    for key in data:
+        if key not in DELIVERABLE_KEYS:
+            raise invalid_field(key, _("unknown field"))
+    whole: dict[str, Any] = {key: data.get(key) for key in TEXT_KEYS}
+    element, rules = data.get("element"), data.get("rules")
+    if element is None and rules is None:
+        raise invalid_field("rules", _("give an element (one object) or rules"))
+    if element is not None and rules is not None:
+        raise invalid_field("rules", _("give either an element or rules, not both"))
+    current = (
+        {"class": deliverable.target_class, "id": str(deliverable.target_id)}
+        if deliverable.target_id is not None
+        else None
+    )
+    if element is None or element != current:
+        whole.update({"element": element, "rules": rules})
+    asked = _apply(deliverable, whole, as_reader=False)
+    if asked:
+        for name, value in _VERDICT_RESET.items():
+            setattr(deliverable, name, value)
+    checked(deliverable)
     return asked
 
 

@@ -1,7 +1,7 @@
 """The canonical document as CSV: one row per commitment. Pure code, no database access.
 
 Columns are the canonical field names; plan fields are prefixed `plan.` and filled on the first
-row only. Lists and objects (milestones, sub-commitments, IRM, source, ...) are JSON in their
+row only. Lists and objects (milestones, sub-commitments, IRM, deliverables, ...) are JSON in their
 cell, so that the CSV holds exactly what the JSON holds. Milestones may instead come from a
 separate CSV (one row per milestone, column `commitment` = commitment number).
 """
@@ -21,7 +21,9 @@ from udata_ogp.models import ActionPlan, Commitment, Milestone
 from udata_ogp.plans import document as pf
 
 PLAN_PREFIX = "plan."
-COLUMNS = [PLAN_PREFIX + name for name in pf.PLAN_FIELDS] + list(pf.COMMITMENT_FIELDS)
+# A commitment's deliverables are their own documents: one JSON cell, after its own fields.
+COMMITMENT_COLUMNS = [*pf.COMMITMENT_FIELDS, "deliverables"]
+COLUMNS = [PLAN_PREFIX + name for name in pf.PLAN_FIELDS] + COMMITMENT_COLUMNS
 MILESTONE_COLUMNS = ["commitment"] + list(pf.MILESTONE_FIELDS)
 
 # A cell the export writes must read back, however long (a commitment's milestones as JSON):
@@ -49,6 +51,7 @@ def _kind(model, name: str) -> str:
 
 PLAN_KINDS = {name: _kind(ActionPlan, name) for name in pf.PLAN_FIELDS}
 COMMITMENT_KINDS = {name: _kind(Commitment, name) for name in pf.COMMITMENT_FIELDS}
+COMMITMENT_KINDS["deliverables"] = "json"
 MILESTONE_KINDS = {name: _kind(Milestone, name) for name in pf.MILESTONE_FIELDS}
 
 
@@ -88,7 +91,7 @@ def to_csv(doc: dict) -> str:
     for index, commitment in enumerate(rows):
         cells = plan_cells if index == 0 else [""] * len(plan_cells)
         cells = cells + [
-            _cell(commitment.get(name), COMMITMENT_KINDS[name]) for name in pf.COMMITMENT_FIELDS
+            _cell(commitment.get(name), COMMITMENT_KINDS[name]) for name in COMMITMENT_COLUMNS
         ]
         (quoting if any("\r" in cell for cell in cells) else writer).writerow(cells)
     return out.getvalue()

@@ -56,6 +56,28 @@ IRM_FIELDS = (
 AXIS_FIELDS = ("number", "title", "title_en", "variants")
 DOCUMENT_FIELDS = ("title", "url", "date", "publisher", "kind", "details")
 CONTACT_FIELDS = ("name", "role")
+# A commitment's deliverables (their own documents, carried in the commitment's `deliverables`):
+# what is declared, never what the portal found (state, matches, proofs are the sweep's).
+DELIVERABLE_FIELDS = (
+    "milestone",
+    "title",
+    "title_en",
+    "due",
+    "note",
+    "note_en",
+    "element",
+    "rules",
+)
+RULE_FIELDS = (
+    "organizations",
+    "tags",
+    "schema",
+    "open_license",
+    "formats",
+    "min_resources",
+    "frequency",
+    "fresh",
+)
 RESOURCE_FIELDS = ("text", "urls")
 
 # Free dictionaries kept verbatim: their keys are sorted on export, nothing else is touched.
@@ -267,7 +289,12 @@ _COMMITMENT_FROM_OGP = {
     "end_date": "end_date",
 }
 # Keys of the self-assessment commitments with a field of the same name.
-_DIRECT_COMMITMENT = set(COMMITMENT_FIELDS) - {"milestones", "sub_commitments", "irm", "source"}
+_DIRECT_COMMITMENT = (set(COMMITMENT_FIELDS) | {"deliverables"}) - {
+    "milestones",
+    "sub_commitments",
+    "irm",
+    "source",
+}
 _DIRECT_PLAN = set(PLAN_FIELDS) - {"axes", "documents", "source", "start", "end"}
 
 
@@ -604,11 +631,14 @@ def _schema_problems(doc: Any) -> list[Problem]:
             )
         elif error.validator == "pattern" and error.validator_value == _DATE_PATTERN:
             message = f"bad date {error.instance!r}; expected YYYY, YYYY-MM or YYYY-MM-DD"
+        elif error.validator == "pattern" and error.validator_value == _ID_PATTERN:
+            message = f"{error.instance!r} is not an id (24 hexadecimal characters)"
         problems.append(Problem(where, message))
     return problems
 
 
 _DATE_PATTERN = r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$"
+_ID_PATTERN = "^[0-9a-f]{24}$"
 
 
 def _duplicates(items: list, key: str, base: str, label: str) -> list[Problem]:

@@ -21,6 +21,8 @@ from udata.i18n import gettext as _
 
 from udata_ogp.actions import create_link
 from udata_ogp.claims import claim, plan_identity
+from udata_ogp.delivery import sweep
+from udata_ogp.delivery.actions import declare
 from udata_ogp.errors import Conflict, OgpError, duplicate_fields
 from udata_ogp.models import (
     ActionPlan,
@@ -28,15 +30,17 @@ from udata_ogp.models import (
     Commitment,
     CommitmentLink,
     Contact,
+    Deliverable,
     IrmAssessment,
     Milestone,
+    Proposal,
     ResourceRef,
     SourceDocument,
     StatusChange,
     SubCommitment,
 )
 from udata_ogp.plans import document as pf
-from udata_ogp.plans.exporting import commitment_dict, plan_dict
+from udata_ogp.plans.exporting import commitment_dict, deliverable_dict, plan_dict
 from udata_ogp.targets import state_of_document, target_model
 
 __all__ = ("ImportProblem", "ImportReport", "ImportValidationError", "import_plan")
@@ -61,6 +65,7 @@ class ImportReport:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
     links_created: list[str] = field(default_factory=list)
     dry_run: bool = False
 
@@ -71,6 +76,7 @@ class ImportReport:
             "created": list(self.created),
             "updated": list(self.updated),
             "unchanged": list(self.unchanged),
+            "deleted": list(self.deleted),
             "links_created": list(self.links_created),
         }
 
@@ -220,8 +226,15 @@ def _import(normalised: pf.Normalised, *, dry_run: bool, by) -> ImportReport:
         plan_before = plan_dict(plan)
     # Stored forms as read, to undo this import's writes if the database refuses one.
     stored = {} if plan_new else _stored(ActionPlan, {"_id": plan.pk})
+    declared: dict[ObjectId, list[Deliverable]] = {}
     if not plan_new:
-        stored.update(_stored(Commitment, {"plan": plan.pk}))
+        stored_commitments = _stored(Commitment, {"plan": plan.pk})
+        stored_deliverables = _stored(
+            Deliverable, {"commitment": {"$in": list(stored_commitments)}}
+        )
+        stored.update(stored_commitments)
+        stored.update(stored_deliverables)
+        declared = _declared_by_commitment(stored_deliverables)
     _assign(plan, plan_data, pf.PLAN_FIELDS)
     problems += _validate(plan, "/plan", plan_new)
     plan_changed = plan_new or plan_dict(plan) != plan_before
@@ -232,6 +245,7 @@ def _import(normalised: pf.Normalised, *, dry_run: bool, by) -> ImportReport:
     by_number = {c.number: c for c in existing}
     claimed: dict[ObjectId, int] = {}
     planned: list[tuple[Commitment, bool, bool, dict]] = []
+    deliverables: list[tuple[Deliverable, str]] = []
     for index, data in enumerate(doc["commitments"]):
         base = f"/commitments/{index}"
         match = None
@@ -289,6 +303,15 @@ def _import(normalised: pf.Normalised, *, dry_run: bool, by) -> ImportReport:
         problems += _validate(commitment, base, new)
         changed = new or commitment_dict(commitment) != before
         planned.append((commitment, new, changed, data))
+        if data.get("deliverables") is not None:
+            deliverables += _plan_deliverables(
+                commitment,
+                data["deliverables"],
+                declared.pop(commitment.pk, []),
+                base,
+                by,
+                problems,
+            )
 
     if problems:
         raise ImportValidationError(
@@ -303,11 +326,105 @@ def _import(normalised: pf.Normalised, *, dry_run: bool, by) -> ImportReport:
     for commitment, new, changed, _data in planned:
         key = _key(commitment)
         (report.created if new else report.updated if changed else report.unchanged).append(key)
+    numbers = {c.pk: c.number for c, *_rest in planned}
+    for deliverable, action in deliverables:
+        number = numbers[_commitment_id(deliverable)]
+        getattr(report, action).append(f"deliverable {deliverable.title!r} of commitment {number}")
     if not dry_run:
-        _write(plan, plan_new, plan_changed, planned, stored)
+        _write(plan, plan_new, plan_changed, planned, stored, deliverables)
+        _evaluate(planned, deliverables)
     for commitment, new, _changed, data in planned:
         report.links_created += _evidence_links(commitment, new, data, by, dry_run)
     return report
+
+
+def _commitment_id(deliverable: Deliverable) -> ObjectId:
+    value = deliverable._data.get("commitment")
+    return getattr(value, "pk", None) or getattr(value, "id", None) or value
+
+
+def _declared_by_commitment(stored: dict[ObjectId, dict]) -> dict[ObjectId, list[Deliverable]]:
+    """The stored deliverables (read with the rest), by commitment, in the order declared."""
+    raws = list(stored.values())
+    raws.sort(key=lambda raw: (raw.get("created_at") or datetime.min, raw["_id"]))
+    found: dict[ObjectId, list[Deliverable]] = {}
+    for raw in raws:
+        found.setdefault(raw["commitment"], []).append(Deliverable._from_son(raw))
+    return found
+
+
+def _canonical(entry: Any) -> Any:
+    """A file's deliverable as the exporter writes it (empty values dropped), to compare."""
+    if not isinstance(entry, dict):
+        return entry
+    out = {}
+    for name in pf.DELIVERABLE_FIELDS:
+        value = entry.get(name)
+        if name == "rules" and isinstance(value, dict):
+            value = {k: value[k] for k in pf.RULE_FIELDS if value.get(k) not in (None, "", [])}
+        if value not in (None, "", [], {}):
+            out[name] = value
+    return out
+
+
+def _plan_deliverables(
+    commitment: Commitment,
+    entries: list,
+    stored: list[Deliverable],
+    base: str,
+    by,
+    problems: list[tuple[str, str]],
+) -> list[tuple[Deliverable, str]]:
+    """What becomes of the commitment's deliverables: the file's list is the whole list.
+
+    A stored deliverable is the file's entry of the same title (in order, if several share it),
+    so that its state, proofs and history stay; an entry matching none is created, a stored
+    deliverable matching no entry is deleted. Each entry gets the API's checks.
+    """
+    queues: dict[str, list[Deliverable]] = {}
+    for deliverable in stored:
+        queues.setdefault(deliverable.title, []).append(deliverable)
+    out: list[tuple[Deliverable, str]] = []
+    for index, entry in enumerate(entries):
+        where = f"{base}/deliverables/{index}"
+        title = entry.get("title") if isinstance(entry, dict) else None
+        match = queues[title].pop(0) if queues.get(title) else None
+        if match is not None and _canonical(entry) == deliverable_dict(match):
+            out.append((match, "unchanged"))
+            continue
+        deliverable = match or Deliverable(
+            id=ObjectId(), commitment=commitment, plan=commitment.plan, created_by=by
+        )
+        before = deliverable_dict(match) if match is not None else None
+        try:
+            declare(deliverable, entry)
+        except OgpError as error:
+            name = error.field or ""
+            message = error.message.removeprefix(f"{name}: ") if name else error.message
+            suffix = "".join(f"/{pf.escape(part)}" for part in name.split(".") if part)
+            problems.append((where + suffix, message))
+            continue
+        if match is None:
+            out.append((deliverable, "created"))
+        else:
+            changed = deliverable_dict(deliverable) != before
+            out.append((deliverable, "updated" if changed else "unchanged"))
+    out += [(d, "deleted") for queue in queues.values() for d in queue]
+    return out
+
+
+def _evaluate(
+    planned: list[tuple[Commitment, bool, bool, dict]],
+    deliverables: list[tuple[Deliverable, str]],
+) -> None:
+    """What the portal's data says of the new or changed deliverables, at once (a scoped sweep:
+    a constant number of commands), and each touched commitment's verification."""
+    asked = [d.pk for d, action in deliverables if action in ("created", "updated")]
+    if asked:
+        sweep.check_deliverables(ids=asked)
+    touched = {c.pk for c, _new, changed, _data in planned if changed}
+    touched |= {_commitment_id(d) for d, action in deliverables if action != "unchanged"}
+    sweep.rollup(touched)
 
 
 def _stored(model: type[Document], query: dict) -> dict[ObjectId, dict]:
@@ -329,6 +446,7 @@ def _write(
     plan_changed: bool,
     planned: list[tuple[Commitment, bool, bool, dict]],
     stored: dict[ObjectId, dict],
+    deliverables: list[tuple[Deliverable, str]] = (),
 ) -> None:
     """Save what changed; a refused write undoes the earlier ones and raises Conflict.
 
@@ -353,9 +471,20 @@ def _write(
             else:
                 commitment.save(save_condition=_unchanged_since_read(stored[commitment.pk]))
             written.append(commitment)
+        for deliverable, action in deliverables:
+            if action in ("created", "updated"):
+                current = deliverable
+                deliverable.save()
+                written.append(deliverable)
+            elif action == "deleted":
+                Deliverable._get_collection().delete_one({"_id": deliverable.pk})
+                written.append(deliverable)
         if publish:
             ActionPlan.objects(id=plan.id).update_one(set__published=True)
             plan.published = True
+        gone = [d.pk for d, action in deliverables if action == "deleted"]
+        if gone:  # what the review queue proposed for them goes with them (the model's cascade)
+            Proposal.objects(deliverable__in=gone).delete()
     except (NotUniqueError, SaveConditionError) as exc:
         _undo(written, stored)
         raise _refused(current, exc) from None
@@ -371,12 +500,17 @@ def _undo(written: list[Document], stored: dict[ObjectId, dict]) -> None:
         raw = stored.get(doc.pk)
         if raw is None:
             collection.delete_one({"_id": doc.pk})
-        else:
-            collection.replace_one({"_id": doc.pk}, raw)
+        else:  # upsert: a deleted deliverable comes back
+            collection.replace_one({"_id": doc.pk}, raw, upsert=True)
 
 
 def _refused(doc: Document, exc: Exception) -> Conflict:
-    what = f"plan {doc.title!r}" if isinstance(doc, ActionPlan) else _key(doc)
+    if isinstance(doc, ActionPlan):
+        what = f"plan {doc.title!r}"
+    elif isinstance(doc, Deliverable):
+        what = f"deliverable {doc.title!r}"
+    else:
+        what = _key(doc)
     if isinstance(exc, SaveConditionError):
         return Conflict(
             _(

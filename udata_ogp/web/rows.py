@@ -22,7 +22,7 @@ from udata_ogp.health.rules import reason_code
 from udata_ogp.loading import TargetInfo, load_targets, ref_id
 from udata_ogp.models import Commitment, CommitmentLink, Deliverable
 from udata_ogp.textrules import clean
-from udata_ogp.visibility import hidden_links, hidden_targets
+from udata_ogp.visibility import DeliverableTarget, hidden_links, hidden_targets
 from udata_ogp.web.blueprint import reason_label, user_or_none
 
 LINKS_PER_PAGE = 50
@@ -238,15 +238,6 @@ class DeliverableView:
         return state_phrase(self.deliverable)
 
 
-class _Ref:
-    """A deliverable's own target, shaped as `visibility.hidden_targets` reads its items."""
-
-    def __init__(self, target_class: str, target_id: Any, snapshot: Any = None) -> None:
-        self.target_class = target_class
-        self.target_id = target_id
-        self.snapshot = snapshot
-
-
 # Reasons the delivery sweep gives for a state, as readers read them; others as links' reasons.
 DELIVERY_REASONS = {
     "withdrawn": L_("its data went away after delivery"),
@@ -436,10 +427,7 @@ def deliverable_views(commitment: Commitment, deliverables: list) -> list[Delive
         refs.extend(d.matches or [])
         refs.extend(d.proof.items if d.proof else [])
         if d.target_id is not None:
-            snapshot = next(
-                (m.snapshot for m in d.matches or [] if m.target_id == d.target_id), None
-            )
-            refs.append(_Ref(d.target_class, d.target_id, snapshot))
+            refs.append(DeliverableTarget(d))
     hidden = hidden_targets({commitment.id: refs}) if refs else set()
     targets = load_targets(
         (ref.target_class, ref.target_id) for ref in refs if ref.target_id is not None
@@ -452,7 +440,9 @@ def deliverable_views(commitment: Commitment, deliverables: list) -> list[Delive
     for d in deliverables:
         view = DeliverableView(d, milestone=milestones.get(d.milestone) if d.milestone else None)
         if d.target_id is not None:
-            ref = next(r for r in refs if isinstance(r, _Ref) and r.target_id == d.target_id)
+            ref = next(
+                r for r in refs if isinstance(r, DeliverableTarget) and r.target_id == d.target_id
+            )
             view.target = _shown(ref, commitment.id, hidden, targets)
         elif d.rules is not None:
             view.rules = rules_text(d.rules, org_names)
