@@ -18,9 +18,11 @@ standalone (no oplog, like a standalone mongod) unless `--replica-set`.
 
 With `--deliverables N` (0: none) it then adds N deliverables (half with rules naming one of
 `--orgs` organisations and one of `--tags` tags, half with a specific dataset as target) and
-prints the link sweep alone against the link sweep + the delivery sweep (time ratio, goal
-<= 1.3x) and the delivery sweep's commands, first and steady state; then the same commands with
-`--compare` deliverables over the same organisations and tags (they must not change).
+prints the nightly job with them (`delivery.sweep.run_with_links`: link sweep, then delivery
+sweep on the same read of the datasets) against the same link sweep without deliverables (time
+ratio, goal <= 1.3x) and the commands deliverables add, first and steady state; then the same
+with `--compare` deliverables over the same organisations and tags (the commands must not
+change), and the delivery sweep on its own reads (scoped runs, fanned-out sweeps).
 """
 
 from __future__ import annotations
@@ -263,11 +265,19 @@ def delivery_state() -> dict:
     return {model: list(model._get_collection().find({})) for model in (Deliverable, Commitment)}
 
 
-def bench_deliveries(args, portal: dict, link_first_s: float, link_steady_s: float) -> None:
-    from udata_ogp.delivery.sweep import check_deliverables
+def bench_deliveries(
+    args, portal: dict, links_initial: dict, link_first: tuple, link_steady: tuple
+) -> None:
+    """The nightly job with deliverables (`delivery.sweep.run_with_links`: the link sweep reads
+    the datasets once for both) against the same link sweep without any deliverable."""
+    from udata_ogp.delivery.sweep import check_deliverables, run_with_links
 
-    def run_delivery():
-        return check_deliverables()
+    link_first_s, link_first_cmds = link_first
+    link_steady_s, link_steady_cmds = link_steady
+
+    def reset(initial: dict) -> None:
+        restore_state(links_initial)
+        restore_state(initial)
 
     figures = {}
     for n in (args.deliverables, args.compare):
@@ -275,32 +285,44 @@ def bench_deliveries(args, portal: dict, link_first_s: float, link_steady_s: flo
             continue
         add_deliverables(portal, n)
         initial = delivery_state()
+        reset(initial)
         first, first_s, first_cmds = best_of(
-            args.repeat, run_delivery, reset=lambda initial=initial: restore_state(initial)
+            args.repeat, run_with_links, reset=lambda initial=initial: reset(initial)
         )
-        steady, steady_s, steady_cmds = best_of(args.repeat, run_delivery)
-        figures[n] = (first, first_s, first_cmds, steady, steady_s, steady_cmds)
+        steady, steady_s, steady_cmds = best_of(args.repeat, run_with_links)
+        # The delivery sweep on its own reads (one commitment's run, or a fanned-out sweep).
+        restore_state(initial)
+        _, own_first_s, own_first_cmds = best_of(
+            args.repeat, check_deliverables, reset=lambda initial=initial: restore_state(initial)
+        )
+        _, own_steady_s, own_steady_cmds = best_of(args.repeat, check_deliverables)
+        figures[n] = {
+            "first": (first[1], first_s, first_cmds - link_first_cmds),
+            "steady": (steady[1], steady_s, steady_cmds - link_steady_cmds),
+            "own": (own_first_s, own_first_cmds, own_steady_s, own_steady_cmds),
+        }
     n = args.deliverables
-    first, first_s, first_cmds, steady, steady_s, steady_cmds = figures[n]
     print(
-        f"\n== delivery sweep, {n} deliverables ({len(portal['orgs'])} organisations, "
-        f"{len(portal['tags'])} tags) =="
+        f"\n== the job with {n} deliverables ({len(portal['orgs'])} organisations, "
+        f"{len(portal['tags'])} tags) vs the same link sweep without deliverables =="
     )
-    print(f"first delivery sweep result:  {first.as_dict()}")
-    print(f"steady delivery sweep result: {steady.as_dict()}")
-    for label, link_s, s, cmds in (
-        ("first", link_first_s, first_s, first_cmds),
-        ("steady", link_steady_s, steady_s, steady_cmds),
-    ):
+    print(f"first delivery sweep result:  {figures[n]['first'][0].as_dict()}")
+    print(f"steady delivery sweep result: {figures[n]['steady'][0].as_dict()}")
+    for label, link_s in (("first", link_first_s), ("steady", link_steady_s)):
+        _, s, extra = figures[n][label]
         print(
-            f"{label:6} link sweep {link_s:7.2f} s, + deliveries {s:6.2f} s: "
-            f"{(link_s + s) / link_s:5.2f} x  (goal <= 1.3x); delivery commands "
-            f"{sum(cmds.values())} {dict(cmds)}"
+            f"{label:6} link sweep {link_s:7.2f} s, with deliveries {s:7.2f} s: "
+            f"{s / link_s:5.2f} x  (goal <= 1.3x); extra commands "
+            f"{sum(extra.values())} {dict(extra)}"
         )
-    for m, (_, f_s, f_cmds, _, s_s, s_cmds) in figures.items():
+    for m, fig in figures.items():
+        own_first_s, own_first_cmds, own_steady_s, own_steady_cmds = fig["own"]
         print(
-            f"{m:6} deliverables: first {f_s:6.2f} s, {sum(f_cmds.values())} commands; "
-            f"steady {s_s:6.2f} s, {sum(s_cmds.values())} commands {dict(s_cmds)}"
+            f"{m:6} deliverables: extra commands in the job, first "
+            f"{sum(fig['first'][2].values())}, steady {sum(fig['steady'][2].values())}; "
+            f"delivery sweep on its own reads: first {own_first_s:6.2f} s, "
+            f"{sum(own_first_cmds.values())} commands; steady {own_steady_s:6.2f} s, "
+            f"{sum(own_steady_cmds.values())} commands {dict(own_steady_cmds)}"
         )
 
 
@@ -538,7 +560,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"\nraw read commands: {dict(raw_cmds)}")
             if args.deliverables:
-                bench_deliveries(args, portal, first_s, steady_s)
+                bench_deliveries(
+                    args, portal, initial, (first_s, first_cmds), (steady_s, steady_cmds)
+                )
     finally:
         stop(proc)
     return 0

@@ -43,20 +43,21 @@ def check_links(self, commitment: str | None = None) -> dict[str, Any]:
             sweep.record_run("all", sweep.utcnow(), summary)
             self.log.info("OGP link sweep fanned out: %s", summary)
             return summary
-    from udata_ogp.health.linkcheck import run_sweep
+    from udata_ogp.delivery.sweep import run_with_links
 
-    result = run_sweep(commitment=commitment)
+    result, deliveries = run_with_links(commitment=commitment)
     summary = result.as_dict()
-    summary["deliveries"] = _check_deliverables(commitment)
+    summary["deliveries"] = _check_deliverables(commitment, deliveries)
     return summary
 
 
-def _check_deliverables(commitment: str | None = None) -> dict[str, Any]:
-    """The delivery sweep, then the review queue's proposals for what is still missing."""
+def _check_deliverables(commitment: str | None = None, done=None) -> dict[str, Any]:
+    """The delivery sweep (unless `done`), then the review queue's proposals for what is
+    still missing."""
     from udata_ogp.delivery import sweep as delivery
     from udata_ogp.delivery.proposing import propose
 
-    summary = delivery.run(commitment=commitment).as_dict()
+    summary = (done or delivery.run(commitment=commitment)).as_dict()
     summary["proposals"] = propose(commitment=commitment).as_dict()
     return summary
 

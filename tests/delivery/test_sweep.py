@@ -13,7 +13,7 @@ from udata.models import Dataset
 
 from tests import OgpDBTestCase
 from udata_ogp.delivery import sweep
-from udata_ogp.factories import CommitmentFactory, DeliverableFactory
+from udata_ogp.factories import CommitmentFactory, CommitmentLinkFactory, DeliverableFactory
 from udata_ogp.models import Commitment, Deliverable, DeliverableRules
 from udata_ogp.tasks import check_links
 
@@ -225,6 +225,91 @@ def build_many(n: int, orgs, tags) -> None:
     for i in range(n):
         rules = DeliverableRules(organizations=[str(orgs[i % len(orgs)].id)], tags=[tags[i % 3]])
         DeliverableFactory(commitment=commitment, target=None, rules=rules)
+
+
+class SharedReadTest(DeliveryFixture, OgpDBTestCase):
+    """The nightly job: when the link sweep reads the datasets whole, the delivery sweep reads
+    them from there (no query of its own) and finds exactly what its own reads find."""
+
+    def dense(self) -> None:
+        for dataset in Dataset.objects:
+            CommitmentLinkFactory(commitment=self.commitment, target=dataset)
+
+    def no_dataset_read(self, monkeypatch) -> None:
+        def refused(*args, **kwargs):
+            raise AssertionError("the delivery sweep read datasets itself")
+
+        monkeypatch.setattr(sweep, "_read", refused)
+        monkeypatch.setattr(sweep, "candidate_query", refused)
+
+    def verdicts(self) -> dict:
+        fields = ("state", "reasons", "matches", "proof", "delivered_at", "failure_count")
+        return {
+            name: {f: d.get(f) for f in fields}
+            for name, d in ((n, raw(Deliverable)[self.d[n].id]) for n in self.d)
+        }
+
+    def test_the_same_verdicts_without_a_read_of_its_own(self, monkeypatch):
+        self.build()
+        self.dense()
+        now = utc()
+        sweep.check_deliverables(now=now)
+        own = self.verdicts()
+        Deliverable.objects.update(
+            set__state="unknown",
+            set__matches=[],
+            set__history=[],
+            unset__proof=True,
+            unset__delivered_at=True,
+            unset__state_since=True,
+        )
+        self.no_dataset_read(monkeypatch)
+
+        links, deliveries = sweep.run_with_links(now=now)
+
+        assert links.links == Dataset.objects.count() and deliveries.deliverables == len(self.d)
+        assert links.preloaded == {}  # not kept in the job's result
+        assert self.verdicts() == own
+        assert own["met"]["state"] == "met" and own["private"]["matches"] == []
+
+        # A match hard-deleted since: absent from a collection read whole means gone.
+        self.hard.delete()
+        sweep.run_with_links(now=now + timedelta(seconds=1))
+        assert (self.get("hard").state, self.get("hard").reasons) == (
+            "breached",
+            ["withdrawn", "gone"],
+        )
+
+    def test_without_deliverables_the_link_sweep_reads_only_its_own_fields(self, monkeypatch):
+        from udata_ogp.health import sweep as health
+
+        self.build()
+        self.dense()
+        Deliverable.objects.delete()
+        seen = []
+        original = health.preload_dense
+
+        def spy(extra_fields=None):
+            seen.append(extra_fields)
+            return original(extra_fields)
+
+        monkeypatch.setattr(health, "preload_dense", spy)
+        monkeypatch.setattr("udata_ogp.health.linkcheck.preload_dense", spy)
+        sweep.run_with_links()
+        Deliverable(
+            commitment=self.commitment, title="x", rules=DeliverableRules(tags=["a"])
+        ).save()
+        sweep.run_with_links()
+        assert seen == [None, sweep.OBJECT_FIELDS]
+
+    def test_merged_projection_has_no_path_collision(self):
+        from udata_ogp.health.sweep import TARGET_FIELDS, merged_fields
+
+        merged = merged_fields(TARGET_FIELDS["Dataset"], sweep.OBJECT_FIELDS["Dataset"])
+        assert "resources.extras" in merged
+        assert "resources.extras.analysis:checksum" not in merged
+        assert {"title", "license", "resources.url", "resources.schema.name"} <= set(merged)
+        assert merged_fields({"a.b": 1}, {"a": 1}, None) == {"a": 1}
 
 
 @pytest.mark.skipif(

@@ -45,6 +45,7 @@ __all__ = (
     "deliverables_for_target",
     "rollup",
     "run",
+    "run_with_links",
 )
 
 DELIVERABLE_FIELDS = {
@@ -126,8 +127,8 @@ def _rules_of(doc: dict) -> dict | None:
     return value if isinstance(value, dict) and doc.get("target_id") is None else None
 
 
-def candidate_query(all_rules: list[dict]) -> list[dict]:
-    """The `$or` filters (one per chunk of values) reading every rule deliverable's candidates."""
+def _rule_values(all_rules: list[dict]) -> tuple[set[ObjectId], set[str], set[str]]:
+    """The organisations, tags and schemas the rules name: what narrows their candidates."""
     orgs: set[ObjectId] = set()
     tags: set[str] = set()
     schemas: set[str] = set()
@@ -140,6 +141,21 @@ def candidate_query(all_rules: list[dict]) -> list[dict]:
         tags.update(rule.get("tags") or [])
         if rule.get("schema"):
             schemas.add(rule["schema"])
+    return orgs, tags, schemas
+
+
+def _is_candidate(raw: dict, orgs: set, tags: set, schemas: set) -> bool:
+    """What `candidate_query` selects, for a document already in memory."""
+    if raw.get("organization") in orgs or not tags.isdisjoint(raw.get("tags") or ()):
+        return True
+    return bool(schemas) and any(
+        (r.get("schema") or {}).get("name") in schemas for r in raw.get("resources") or []
+    )
+
+
+def candidate_query(all_rules: list[dict]) -> list[dict]:
+    """The `$or` filters (one per chunk of values) reading every rule deliverable's candidates."""
+    orgs, tags, schemas = _rule_values(all_rules)
     parts = [
         *({"organization": {"$in": part}} for part in chunks(sorted(orgs), IN_CHUNK)),
         *({"tags": {"$in": part}} for part in chunks(sorted(tags), IN_CHUNK)),
@@ -180,15 +196,18 @@ class Candidates:
                     self.by_schema[name].add(_id)
 
     def narrowed(self, rule: dict) -> set[ObjectId]:
-        """The ids that may satisfy `rule`: the smallest of the sets its narrowing keys give."""
+        """The ids that may satisfy `rule`: what all its narrowing keys give (each must hold)."""
         sets = []
         if rule.get("organizations"):
             sets.append(set().union(*(self.by_org.get(str(o), ()) for o in rule["organizations"])))
         if rule.get("tags"):
-            sets.append(set.intersection(*(self.by_tag.get(t, set()) for t in rule["tags"])))
+            sets.extend(self.by_tag.get(t, set()) for t in rule["tags"])
         if rule.get("schema"):
             sets.append(self.by_schema.get(rule["schema"], set()))
-        return min(sets, key=len) if sets else set()
+        if not sets:
+            return set()
+        sets.sort(key=len)
+        return sets[0].intersection(*sets[1:])
 
 
 def _read(class_name: str, ids: Iterable[ObjectId]) -> dict[ObjectId, dict]:
@@ -252,9 +271,17 @@ def deliverables_for_target(class_name: str, raw: dict | None, target_id: Any) -
 
 
 def check_deliverables(
-    commitment=None, ids: Iterable | None = None, now: datetime | None = None
+    commitment=None,
+    ids: Iterable | None = None,
+    now: datetime | None = None,
+    preloaded: dict[str, dict[ObjectId, dict]] | None = None,
 ) -> DeliveryResult:
-    """Evaluate the deliverables in scope (all, one commitment's, or some ids)."""
+    """Evaluate the deliverables in scope (all, one commitment's, or some ids).
+
+    `preloaded`: whole target collections the link sweep has just read with `OBJECT_FIELDS`
+    among its fields (`run_with_links`): those classes are served from memory, no query.
+    """
+    preloaded = preloaded or {}
     now = now or utcnow()
     settings = rules.DeliverySettings.from_config(current_app.config)
     result = DeliveryResult()
@@ -270,13 +297,22 @@ def check_deliverables(
             wanted[doc["target_class"]].add(doc["target_id"])
     objects: dict[tuple[str, ObjectId], dict] = {}
     for class_name, class_ids in wanted.items():
+        if class_name in preloaded:
+            pool = preloaded[class_name]
+            objects.update({(class_name, i): pool[i] for i in class_ids if i in pool})
+            continue
         for _id, raw in _read(class_name, class_ids).items():
             objects[(class_name, _id)] = raw
 
-    # Candidates of every rule deliverable: one read.
+    # Candidates of every rule deliverable: one read (none when the datasets are preloaded).
     all_rules = [r for r in (_rules_of(d) for d in docs) if r]
     candidate_docs: list[dict] = []
-    if all_rules:
+    if all_rules and "Dataset" in preloaded:
+        values = _rule_values(all_rules)
+        candidate_docs = [
+            raw for raw in preloaded["Dataset"].values() if _is_candidate(raw, *values)
+        ]
+    elif all_rules:
         dataset_coll = raw_collection(target_model("Dataset"))
         seen: set[ObjectId] = set()
         for query in candidate_query(all_rules):
@@ -294,7 +330,8 @@ def check_deliverables(
     for doc in docs:
         for match in doc.get("matches") or []:
             key = (match.get("target_class"), match.get("target_id"))
-            if key[1] is not None and key not in objects:
+            # A class read whole holds every live object: one absent from it was deleted.
+            if key[1] is not None and key not in objects and key[0] not in preloaded:
                 missing[key[0]].add(key[1])
     for class_name, class_ids in missing.items():
         for _id, raw in _read(class_name, class_ids).items():
@@ -302,23 +339,36 @@ def check_deliverables(
 
     open_licenses = read_open_licenses() if any(r.get("open_license") for r in all_rules) else set()
 
-    # Match in memory.
+    # Match in memory: each distinct rule set once (deliverables often share them), each
+    # object's liveness once.
+    live: dict[tuple[str, ObjectId], bool] = {}
+
+    def alive(class_name: str, raw: dict | None) -> bool:
+        if raw is None:
+            return False
+        key = (class_name, raw["_id"])
+        if key not in live:
+            live[key] = rules.live_public(class_name, raw)
+        return live[key]
+
+    by_rule: dict[str, list[tuple[str, dict]]] = {}
     found: dict[ObjectId, list[tuple[str, dict]]] = {}
     for doc in docs:
         rule = _rules_of(doc)
         if rule is not None:
-            raws = [candidates.docs[i] for i in sorted(candidates.narrowed(rule))]
-            matched = [
-                ("Dataset", raw)
-                for raw in raws
-                if rules.live_public("Dataset", raw)
-                and not rules.failed_rules(rule, raw, now, open_licenses)
-            ]
+            key = repr(sorted(rule.items()))
+            if key not in by_rule:
+                raws = [candidates.docs[i] for i in sorted(candidates.narrowed(rule))]
+                by_rule[key] = [
+                    ("Dataset", raw)
+                    for raw in raws
+                    if alive("Dataset", raw)
+                    and not rules.failed_rules(rule, raw, now, open_licenses)
+                ]
+            matched = by_rule[key]
         elif doc.get("target_id") is not None:
             raw = objects.get((doc["target_class"], doc["target_id"]))
-            matched = (
-                [(doc["target_class"], raw)] if rules.live_public(doc["target_class"], raw) else []
-            )
+            matched = [(doc["target_class"], raw)] if alive(doc["target_class"], raw) else []
         else:
             matched = []
         found[doc["_id"]] = matched
@@ -332,19 +382,22 @@ def check_deliverables(
 
     updates: list[tuple[ObjectId, dict]] = []
     states: dict[ObjectId, Counter] = defaultdict(Counter)
+    # One match per object, shared by the deliverables it satisfies (never changed in place).
+    shown: dict[tuple[str, ObjectId], dict] = {}
     for doc in docs:
         matched = found[doc["_id"]]
         matches = []
         for class_name, raw in matched:
-            owner = raw.get("organization") or raw.get("owner")
-            matches.append(
-                {
+            key = (class_name, raw["_id"])
+            if key not in shown:
+                owner = raw.get("organization") or raw.get("owner")
+                shown[key] = {
                     "target_class": class_name,
                     "target_id": raw["_id"],
                     "snapshot": rules.snapshot(class_name, raw, names.get(str(owner))),
                     "reasons": rules.match_reasons(class_name, raw, now),
                 }
-            )
+            matches.append(shown[key])
         now_ids = {(m["target_class"], m["target_id"]) for m in matches}
         removed = [
             rules.removal_reason(
@@ -425,14 +478,32 @@ def rollup(
 
 
 def run(
-    commitment=None, ids: Iterable | None = None, now: datetime | None = None
+    commitment=None,
+    ids: Iterable | None = None,
+    now: datetime | None = None,
+    preloaded: dict[str, dict[ObjectId, dict]] | None = None,
 ) -> DeliveryResult:
     """The job: the sweep and its run record (scope `deliveries`)."""
     now = now or utcnow()
-    result = check_deliverables(commitment=commitment, ids=ids, now=now)
+    result = check_deliverables(commitment=commitment, ids=ids, now=now, preloaded=preloaded)
     if commitment is None and ids is None:
         record_run("deliveries", now, result.as_dict())
     return result
+
+
+def run_with_links(commitment=None, now: datetime | None = None) -> tuple[Any, DeliveryResult]:
+    """The nightly job's core: the link sweep, then the delivery sweep on the same read of the
+    portal (a full run reads the dense target collections once, with what both need), so that
+    deliverables add no read of datasets to the sweep. Returns both results."""
+    from udata_ogp.health.linkcheck import run_sweep
+
+    now = now or utcnow()
+    extra = None
+    if commitment is None and Deliverable._get_collection().estimated_document_count():
+        extra = OBJECT_FIELDS
+    links = run_sweep(commitment=commitment, now=now, extra_fields=extra)
+    preloaded, links.preloaded = links.preloaded, {}
+    return links, run(commitment=commitment, now=now, preloaded=preloaded if extra else None)
 
 
 def check_target(class_name: str, target_id: Any, now: datetime | None = None) -> DeliveryResult:

@@ -10,6 +10,7 @@ portal) the tag sync makes its own indexed queries first.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -28,8 +29,14 @@ __all__ = ("run_sweep",)
 log = logging.getLogger(__name__)
 
 
-def _full_run(now: datetime, tags: bool) -> SweepResult:
-    preloaded = preload_dense()
+def _full_run(now: datetime, tags: bool, extra_fields=None) -> SweepResult:
+    preloaded = preload_dense(extra_fields)
+    result = _checked(now, tags, preloaded)
+    result.preloaded = preloaded
+    return result
+
+
+def _checked(now: datetime, tags: bool, preloaded: dict) -> SweepResult:
     if not tags:
         return check_links(now=now, preloaded=preloaded)
     tagged = tagged_in(preloaded)
@@ -55,11 +62,20 @@ def _full_run(now: datetime, tags: bool) -> SweepResult:
     return result
 
 
-def run_sweep(commitment=None, now: datetime | None = None, tags: bool = True) -> SweepResult:
-    """The whole job: tag links (full runs only), link health, roll-up, run record."""
+def run_sweep(
+    commitment=None,
+    now: datetime | None = None,
+    tags: bool = True,
+    extra_fields: Mapping[str, Mapping[str, int]] | None = None,
+) -> SweepResult:
+    """The whole job: tag links (full runs only), link health, roll-up, run record.
+
+    A full run leaves the target collections it read whole in `result.preloaded`, with
+    `extra_fields` besides its own (see `sweep.preload_dense`), for the delivery sweep.
+    """
     now = now or utcnow()
     if commitment is None:
-        result = _full_run(now, tags)
+        result = _full_run(now, tags, extra_fields)
     else:
         result = check_links(commitment=commitment, now=now)
     scope = "all" if commitment is None else f"commitment:{getattr(commitment, 'pk', commitment)}"

@@ -21,7 +21,7 @@ protocol server (MongoDB, SecantusDB): no `$text`, no transactions, only `$match
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -42,6 +42,7 @@ __all__ = (
     "check_links",
     "link_ids",
     "load_targets",
+    "merged_fields",
     "preload_dense",
     "rollup",
 )
@@ -106,6 +107,8 @@ class SweepResult:
     write_ops: int = 0
     # The raw links `check_links(keep=...)` kept on its way (not part of the summary).
     kept: list[dict] = field(default_factory=list)
+    # The target collections a full run read whole (`preload_dense`; not part of the summary).
+    preloaded: dict[str, dict[ObjectId, dict]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -178,13 +181,29 @@ def load_targets(
 DENSE_SHARE = 0.25
 
 
-def preload_dense() -> dict[str, dict[ObjectId, dict]]:
+def merged_fields(*projections: Mapping[str, int] | None) -> dict[str, int]:
+    """One inclusion projection holding each of these. A path under another one included is
+    dropped: MongoDB refuses the collision (`resources.extras` with `resources.extras.x`)."""
+    names = {name for projection in projections if projection for name in projection}
+    return {
+        name: 1
+        for name in sorted(names)
+        if not any(name.startswith(other + ".") for other in names if other != name)
+    }
+
+
+def preload_dense(
+    extra_fields: Mapping[str, Mapping[str, int]] | None = None,
+) -> dict[str, dict[ObjectId, dict]]:
     """`{class: {id: raw doc}}` of the target collections a full sweep should read whole.
 
     Dense means: the links outnumber `DENSE_SHARE` of the collection. Both sizes come from
     collection metadata (`estimated_document_count`, no scan); the link count bounds the number
     of distinct linked targets from above, so a scan is at worst `1 / DENSE_SHARE` times the
     links, never a surprise on a large sparse portal.
+
+    `extra_fields`: what a later reader of the same documents needs besides the links' fields
+    (the delivery sweep), by class, so that the collection is read once for both.
     """
     links = CommitmentLink._get_collection().estimated_document_count()
     preloaded: dict[str, dict[ObjectId, dict]] = {}
@@ -194,7 +213,9 @@ def preload_dense() -> dict[str, dict[ObjectId, dict]]:
         if not size:
             preloaded[class_name] = {}  # nothing to read: any link to it is gone
         elif links >= DENSE_SHARE * size:
-            projection = TARGET_FIELDS[class_name]
+            projection = merged_fields(
+                TARGET_FIELDS[class_name], (extra_fields or {}).get(class_name)
+            )
             preloaded[class_name] = {doc["_id"]: doc for doc in target_coll.find({}, projection)}
     return preloaded
 
