@@ -296,10 +296,13 @@ def bench_deliveries(
             args.repeat, check_deliverables, reset=lambda initial=initial: restore_state(initial)
         )
         _, own_steady_s, own_steady_cmds = best_of(args.repeat, check_deliverables)
+        read_n, read_s, _ = best_of(args.repeat, raw_read_deliverables)
+        assert read_n == n, read_n
         figures[n] = {
             "first": (first[1], first_s, first_cmds - link_first_cmds),
             "steady": (steady[1], steady_s, steady_cmds - link_steady_cmds),
             "own": (own_first_s, own_first_cmds, own_steady_s, own_steady_cmds),
+            "read": read_s,
         }
     n = args.deliverables
     print(
@@ -315,6 +318,12 @@ def bench_deliveries(
             f"{s / link_s:5.2f} x  (goal <= 1.3x); extra commands "
             f"{sum(extra.values())} {dict(extra)}"
         )
+    read_s = figures[n]["read"]
+    print(
+        f"floor: one read of the {n} deliverables with the sweep's projection {read_s:6.2f} s; "
+        f"steady job vs link sweep + that read: "
+        f"{figures[n]['steady'][1] / (link_steady_s + read_s):5.2f} x"
+    )
     for m, fig in figures.items():
         own_first_s, own_first_cmds, own_steady_s, own_steady_cmds = fig["own"]
         print(
@@ -324,6 +333,14 @@ def bench_deliveries(
             f"{sum(own_first_cmds.values())} commands; steady {own_steady_s:6.2f} s, "
             f"{sum(own_steady_cmds.values())} commands {dict(own_steady_cmds)}"
         )
+
+
+def raw_read_deliverables() -> int:
+    """One `find` of every deliverable with the delivery sweep's projection: its own floor."""
+    from udata_ogp.delivery.sweep import DELIVERABLE_FIELDS
+    from udata_ogp.models import Deliverable
+
+    return sum(1 for _ in Deliverable._get_collection().find({}, DELIVERABLE_FIELDS))
 
 
 def timed(func, *args, **kwargs):

@@ -754,6 +754,8 @@ class Deliverable(Datetimed, Document[DeliverableQuerySet]):
     first_failure = field(DateTimeField(), readonly=True)
     failure_count = field(Int(default=0), readonly=True)
     matches = field(ListField(EmbeddedDocumentField(DeliveryMatch)), readonly=True)
+    # `delivery.rules.matches_digest` of `matches`: the sweep compares it, not the matches.
+    matches_digest = field(Text("short"), readonly=True)
     # The proof of the current (or last) delivery; every delivery's proof is in `history`.
     proof = field(EmbeddedDocumentField(Proof), readonly=True, allow_null=True)
     delivered_at = field(DateTimeField(), readonly=True, description="First time it was met")

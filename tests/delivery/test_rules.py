@@ -181,3 +181,19 @@ def test_verification_and_discrepancy():
     v = verification("limited", Counter(met=1, pending=1))
     assert (v["summary"], v["discrepancy"]) == ("partial", None)
     assert verification("complete", Counter(met=2))["discrepancy"] is None
+
+
+def test_the_matches_digest_stands_for_the_matches():
+    from udata_ogp.delivery.rules import matches_digest
+
+    m = match(snapshot={"title": "Demandes de valeurs foncières", "public": True})
+    first = evaluate({}, [m], NOW, SETTINGS)
+    assert first.changes["matches_digest"] == matches_digest([m])
+    # Stored with its digest, the sweep reads the matches' ids only: the digest decides.
+    doc = {**met_doc({"target_class": m["target_class"], "target_id": m["target_id"]})}
+    doc["matches_digest"] = matches_digest([m])
+    assert not evaluate(doc, [dict(m)], NOW, SETTINGS).changed
+    renamed = {**m, "snapshot": {**m["snapshot"], "title": "Autre titre"}}
+    ev = evaluate(doc, [renamed], NOW, SETTINGS)
+    assert ev.changes == {"matches": [renamed], "matches_digest": matches_digest([renamed])}
+    assert matches_digest([]) != matches_digest([m])

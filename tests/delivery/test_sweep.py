@@ -243,7 +243,7 @@ class SharedReadTest(DeliveryFixture, OgpDBTestCase):
         monkeypatch.setattr(sweep, "candidate_query", refused)
 
     def verdicts(self) -> dict:
-        fields = ("state", "reasons", "matches", "proof", "delivered_at", "failure_count")
+        fields = ("state", "reasons", "matches", "matches_digest", "proof", "delivered_at")
         return {
             name: {f: d.get(f) for f in fields}
             for name, d in ((n, raw(Deliverable)[self.d[n].id]) for n in self.d)
@@ -262,6 +262,7 @@ class SharedReadTest(DeliveryFixture, OgpDBTestCase):
             unset__proof=True,
             unset__delivered_at=True,
             unset__state_since=True,
+            unset__matches_digest=True,
         )
         self.no_dataset_read(monkeypatch)
 

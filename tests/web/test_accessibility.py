@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 from flask import current_app
+from udata.core.dataset.factories import DatasetFactory
 from udata.core.user.factories import AdminFactory
 
 from tests import OgpAPITestCase
@@ -19,6 +20,9 @@ from tests.web import test_browser
 from tests.web.test_browser import CHROMIUM_FLAGS, chromium
 from tests.web.test_pages import C5_TITLE, DVF, build_france_plan, compile_catalogues
 from tests.web.test_pages_delivery import add_deliverables
+from udata_ogp.factories import ProposalFactory
+from udata_ogp.models import Deliverable
+from udata_ogp.targets import snapshot_of
 
 compile_catalogues()
 
@@ -141,11 +145,25 @@ class AccessibilityTest(OgpAPITestCase):
                 page, response = open_page(url)
                 assert response.status == status, url
                 found[url] = self.axe(page)
-        # The producer's forms (link a dataset, remove a link) and the editor's status form.
+        # The review queue: one proposal waiting (its form), one decided.
+        deliverable = Deliverable.objects(commitment=c5, rules__ne=None).first()
+        for title, state in (("Valeurs foncières 2020", "open"), ("DVF brut", "rejected")):
+            proposed = DatasetFactory(title=title, organization=data["dgfip"])
+            ProposalFactory(
+                deliverable=deliverable,
+                target=proposed,
+                snapshot=snapshot_of(proposed),
+                reasons=["similar_title"],
+                state=state,
+                reason="Pas le bon millésime" if state == "rejected" else None,
+            )
+        # The producer's forms (link a dataset, remove a link), the editor's status form and
+        # review queue.
         for user, path in (
             (data["producer"], f"/ogp/commitments/{c5.slug}/"),
             (data["producer"], f"/ogp/datasets/{dvf.id}/"),
             (data["editor"], f"/ogp/commitments/{c5.slug}/"),
+            (data["editor"], f"/ogp/commitments/{c5.slug}/proposals/"),
             (AdminFactory(), f"/ogp/plans/{plan.slug}/"),
         ):
             for lang in ("fr", "en"):

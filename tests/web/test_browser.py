@@ -22,7 +22,7 @@ from tests import OgpAPITestCase
 from tests.servers import serve_app
 from tests.web.test_pages import C5_TITLE, DPE, DVF, EXPECTED, GONE, build_france_plan
 from udata_ogp.demo import DEMO_COOKIE_SETTINGS, load_demo_content
-from udata_ogp.models import ActionPlan, Commitment, CommitmentLink
+from udata_ogp.models import ActionPlan, Commitment, CommitmentLink, Proposal
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -138,3 +138,50 @@ class DemoSignInBrowserTest(OgpAPITestCase):
         link = CommitmentLink.objects.get(commitment=commitment, target_id=dataset.id)
         assert link.linked_by.email == producer.email
         assert link.role == "contributes"
+
+    def test_editor_rejects_a_proposal_from_the_review_queue_in_chromium(self, server, tmp_path):
+        content = load_demo_content()
+        producer = content.accounts[1]
+        commitment = Commitment.objects.get(slug=content.review_commitment)
+        [proposal] = Proposal.objects(commitment=commitment, state="open")
+        page_url = f"{server}/ogp/commitments/{commitment.slug}/"
+        queue_url = f"{page_url}proposals/"
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=chromium(), args=["--no-sandbox", "--disable-dev-shm-usage"]
+            )
+            try:
+                page = browser.new_page(locale="fr-FR")
+                page.set_default_timeout(60_000)
+                page.goto(page_url)
+                # Visitors do not see the queue's door.
+                expect(page.locator(".ogp-review-summary")).to_have_count(0)
+                page.get_by_role("link", name="Se connecter pour lier vos données").click()
+                page.wait_for_url(re.compile(r"/login/"))
+                page.fill("input[name=email]", producer.email)
+                page.fill("input[name=password]", producer.password)
+                page.locator("form[action*='/login/'] button[type=submit]").click()
+                page.wait_for_url(page_url)
+
+                page.get_by_role("link", name="1 proposition attend votre examen").click()
+                page.wait_for_url(queue_url)
+                item = page.locator(".ogp-proposal")
+                expect(item).to_have_count(1)
+                expect(item).to_contain_text(proposal.snapshot.title)
+                item.locator("input[name=reason]").fill("Pas le bon millésime")
+                item.get_by_role("button", name="Refuser").click()
+                page.wait_for_url(queue_url)
+                expect(page.locator(".ogp-messages")).to_contain_text(
+                    "La proposition a été refusée"
+                )
+                expect(page.locator(".ogp-proposal")).to_have_count(0)
+                expect(page.locator("#decided-title")).to_have_text("Tranchées")
+                expect(page.locator("main")).to_contain_text("Pas le bon millésime")
+                page.screenshot(path=str(tmp_path / "review-queue.png"), full_page=True)
+            finally:
+                browser.close()
+
+        proposal.reload()
+        assert (proposal.state, proposal.reason) == ("rejected", "Pas le bon millésime")
+        assert proposal.decided_by.email == producer.email

@@ -64,6 +64,7 @@ _VERDICT_RESET = {
     "first_failure": None,
     "failure_count": 0,
     "matches": [],
+    "matches_digest": None,
 }
 
 

@@ -29,6 +29,8 @@ The first `met` freezes a proof; a re-delivery after a withdrawal freezes a new 
 from __future__ import annotations
 
 import calendar
+import hashlib
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -327,6 +329,13 @@ def _comparable(matches: Iterable[Mapping[str, Any]] | None) -> list:
     return [dict(m) for m in matches or []]
 
 
+def matches_digest(matches: Iterable[Mapping[str, Any]]) -> str:
+    """A fingerprint of the matches (ids, snapshots, reasons), stored beside them, so that the
+    sweep tells whether they changed without reading them back whole."""
+    text = json.dumps(_comparable(matches), sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
 def evaluate(
     deliverable: Mapping[str, Any],
     matches: list[dict],
@@ -337,7 +346,8 @@ def evaluate(
     """Apply the states and the hysteresis to one deliverable.
 
     `deliverable`: its stored fields (`state`, `reasons`, `due`, `first_failure`,
-    `failure_count`, `delivered_at`, `matches`); missing keys read as never evaluated.
+    `failure_count`, `delivered_at`, `matches_digest`, and `matches` or at least their ids);
+    missing keys read as never evaluated.
     `matches`: the raw `DeliveryMatch` dicts of the public, live objects satisfying it now,
     sorted (the sweep's order), each with `reasons` (`["overdue"]` for a stale one).
     `removed`: `removal_reason()` of each object that matched before and does not now.
@@ -391,8 +401,16 @@ def evaluate(
         changes["delivered_at"] = now
 
     event = record_verdict(changes, "state", previous, state, previous_reasons, reasons, now)
-    if not waiting and _comparable(matches) != _comparable(deliverable.get("matches")):
-        changes["matches"] = matches
+    if not waiting:
+        digest = matches_digest(matches)
+        stored = deliverable.get("matches_digest")
+        if stored is None:  # evaluated before digests were kept: compare the matches themselves
+            same = _comparable(matches) == _comparable(deliverable.get("matches"))
+        else:
+            same = digest == stored
+        if not same:
+            changes["matches"] = matches
+            changes["matches_digest"] = digest
     return Evaluation(
         state=state, reasons=reasons, changes=changes, event=event, freeze_proof=freeze
     )

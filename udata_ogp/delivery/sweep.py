@@ -60,7 +60,10 @@ DELIVERABLE_FIELDS = {
         "reasons",
         "first_failure",
         "failure_count",
-        "matches",
+        # What matched before, by id only: `matches_digest` tells whether they changed.
+        "matches.target_class",
+        "matches.target_id",
+        "matches_digest",
         "delivered_at",
     )
 }
