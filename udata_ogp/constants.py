@@ -143,6 +143,18 @@ DELIVERABLE_STATES = {
 }
 DELIVERABLE_STATE_ORDER = list(DELIVERABLE_STATES)
 
+# A deliverable's rules, in the order they are checked and reported (and files write them).
+DELIVERABLE_RULES = (
+    "organizations",
+    "tags",
+    "schema",
+    "open_license",
+    "formats",
+    "min_resources",
+    "frequency",
+    "fresh",
+)
+
 # When a commitment's declared completion and its verified deliverables disagree.
 DISCREPANCIES = {
     "claimed_not_verified": _("Declared done, not verified by the data"),

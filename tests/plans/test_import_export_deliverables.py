@@ -74,39 +74,34 @@ class DeliverablesFixture(OgpDBTestCase):
         )
         two = Commitment.objects.get(plan=plan, number=2)
         eight = Commitment.objects.get(plan=plan, number=8)
-        create_deliverable(
-            two,
-            {
-                "title": "Les données de valeurs foncières",
-                "title_en": "Land value data",
-                "element": {"class": "Dataset", "id": str(self.dvf.id)},
-                "due": "2019-06",
-                "note": "Promise of the **plan**.",
-            },
-            check=False,
-        )
-        create_deliverable(
-            two,
-            {
-                "title": "Le foncier, par la DGFiP",
-                "milestone": two.milestones[0].number,
-                "rules": {
-                    "organizations": [str(self.org.id)],
-                    "tags": ["foncier"],
-                    "open_license": True,
-                    "formats": ["csv"],
-                    "min_resources": 0,
-                    "frequency": "annual",
-                    "fresh": False,
+        self.declared = {
+            2: [
+                {
+                    "title": "Les données de valeurs foncières",
+                    "title_en": "Land value data",
+                    "element": {"class": "Dataset", "id": str(self.dvf.id)},
+                    "due": "2019-06",
+                    "note": "Promise of the **plan**.",
                 },
-            },
-            check=False,
-        )
-        create_deliverable(
-            eight,
-            {"title": "Un schéma publié", "rules": {"schema": "etalab/schema-lieux"}},
-            check=False,
-        )
+                {
+                    "title": "Le foncier, par la DGFiP",
+                    "milestone": two.milestones[0].number,
+                    "rules": {
+                        "organizations": [str(self.org.id)],
+                        "tags": ["foncier"],
+                        "open_license": True,
+                        "formats": ["csv"],
+                        "min_resources": 0,
+                        "frequency": "annual",
+                        "fresh": False,
+                    },
+                },
+            ],
+            8: [{"title": "Un schéma publié", "rules": {"schema": "etalab/schema-lieux"}}],
+        }
+        for commitment in (two, eight):
+            for data in self.declared[commitment.number]:
+                create_deliverable(commitment, data, check=False)
         return plan
 
 
@@ -116,33 +111,14 @@ class ExportTest(DeliverablesFixture):
         assert Deliverable.objects.get(title="Les données de valeurs foncières").state == "met"
 
         doc = doc_of(plan)
-        two = entries(doc, 2)
 
-        assert two == [
-            {
-                "title": "Les données de valeurs foncières",
-                "title_en": "Land value data",
-                "due": "2019-06",
-                "note": "Promise of the **plan**.",
-                "element": {"class": "Dataset", "id": str(self.dvf.id)},
-            },
-            {
-                "milestone": Commitment.objects.get(number=2).milestones[0].number,
-                "title": "Le foncier, par la DGFiP",
-                "rules": {
-                    "organizations": [str(self.org.id)],
-                    "tags": ["foncier"],
-                    "open_license": True,
-                    "formats": ["csv"],
-                    "min_resources": 0,
-                    "frequency": "annual",
-                    "fresh": False,
-                },
-            },
+        assert entries(doc, 2) == self.declared[2] and entries(doc, 8) == self.declared[8]
+        # In the canonical order, whatever order they were given in.
+        assert [list(entry) for entry in entries(doc, 2)] == [
+            ["title", "title_en", "due", "note", "element"],
+            ["milestone", "title", "rules"],
         ]
-        assert entries(doc, 8) == [
-            {"title": "Un schéma publié", "rules": {"schema": "etalab/schema-lieux"}}
-        ]
+        assert list(entries(doc, 2)[1]["rules"]) == list(pf.RULE_FIELDS)
         assert "deliverables" not in next(c for c in doc["commitments"] if c["number"] == 1)
 
     def test_the_export_follows_the_shipped_schema(self):

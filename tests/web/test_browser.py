@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from markupsafe import escape
@@ -42,6 +43,31 @@ def chromium() -> str:
     if path is None:
         pytest.fail("Debian's `chromium` is needed: apt-get install -y chromium chromium-driver")
     return path
+
+
+@contextmanager
+def signed_in_page(page_url: str, account, before=None) -> Iterator:
+    """A French Chromium page on `page_url`, signed in through udata's login form by the page's
+    own sign-in link; `before(page)` runs on the page as the visitor first sees it."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium(), args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        try:
+            page = browser.new_page(locale="fr-FR")
+            page.set_default_timeout(60_000)
+            page.goto(page_url)
+            if before is not None:
+                before(page)
+            page.get_by_role("link", name="Se connecter pour lier vos données").click()
+            page.wait_for_url(re.compile(r"/login/"))
+            page.fill("input[name=email]", account.email)
+            page.fill("input[name=password]", account.password)
+            page.locator("form[action*='/login/'] button[type=submit]").click()
+            page.wait_for_url(page_url)
+            yield page
+        finally:
+            browser.close()
 
 
 class BrowserTest(OgpAPITestCase):
@@ -107,33 +133,18 @@ class DemoSignInBrowserTest(OgpAPITestCase):
 
         dataset = Dataset.objects.get(slug="enquete-sur-le-hackathon-datafin-de-juin-2018")
 
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=chromium(), args=["--no-sandbox", "--disable-dev-shm-usage"]
-            )
-            try:
-                page = browser.new_page(locale="fr-FR")
-                page.set_default_timeout(60_000)
-                page.goto(page_url)
-                page.get_by_role("link", name="Se connecter pour lier vos données").click()
-                page.wait_for_url(re.compile(r"/login/"))
-                page.fill("input[name=email]", producer.email)
-                page.fill("input[name=password]", producer.password)
-                page.locator("form[action*='/login/'] button[type=submit]").click()
-                page.wait_for_url(page_url)
-                expect(page.locator("header")).to_contain_text("Paul Producteur")
+        with signed_in_page(page_url, producer) as page:
+            expect(page.locator("header")).to_contain_text("Paul Producteur")
 
-                form = page.locator("form[action$='/links']")
-                form.locator("select[name=target]").select_option(f"Dataset:{dataset.id}")
-                form.locator("select[name=role]").select_option("contributes")
-                form.locator("textarea[name=note], input[name=note]").fill("Hackathon 2018")
-                form.locator("button[type=submit]").click()
-                page.wait_for_url(re.compile(re.escape(page_url)))
-                expect(page.locator(".ogp-messages")).to_contain_text("Le lien a été ajouté.")
-                expect(page.locator("main")).to_contain_text("Hackathon 2018")
-                page.screenshot(path=str(tmp_path / "signed-in.png"), full_page=True)
-            finally:
-                browser.close()
+            form = page.locator("form[action$='/links']")
+            form.locator("select[name=target]").select_option(f"Dataset:{dataset.id}")
+            form.locator("select[name=role]").select_option("contributes")
+            form.locator("textarea[name=note], input[name=note]").fill("Hackathon 2018")
+            form.locator("button[type=submit]").click()
+            page.wait_for_url(re.compile(re.escape(page_url)))
+            expect(page.locator(".ogp-messages")).to_contain_text("Le lien a été ajouté.")
+            expect(page.locator("main")).to_contain_text("Hackathon 2018")
+            page.screenshot(path=str(tmp_path / "signed-in.png"), full_page=True)
 
         link = CommitmentLink.objects.get(commitment=commitment, target_id=dataset.id)
         assert link.linked_by.email == producer.email
@@ -147,40 +158,25 @@ class DemoSignInBrowserTest(OgpAPITestCase):
         page_url = f"{server}/ogp/commitments/{commitment.slug}/"
         queue_url = f"{page_url}proposals/"
 
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=chromium(), args=["--no-sandbox", "--disable-dev-shm-usage"]
-            )
-            try:
-                page = browser.new_page(locale="fr-FR")
-                page.set_default_timeout(60_000)
-                page.goto(page_url)
-                # Visitors do not see the queue's door.
-                expect(page.locator(".ogp-review-summary")).to_have_count(0)
-                page.get_by_role("link", name="Se connecter pour lier vos données").click()
-                page.wait_for_url(re.compile(r"/login/"))
-                page.fill("input[name=email]", producer.email)
-                page.fill("input[name=password]", producer.password)
-                page.locator("form[action*='/login/'] button[type=submit]").click()
-                page.wait_for_url(page_url)
+        def as_a_visitor(page) -> None:
+            # Visitors do not see the queue's door.
+            expect(page.locator("main h1")).to_be_visible()
+            expect(page.locator(".ogp-review-summary")).to_have_count(0)
 
-                page.get_by_role("link", name="1 proposition attend votre examen").click()
-                page.wait_for_url(queue_url)
-                item = page.locator(".ogp-proposal")
-                expect(item).to_have_count(1)
-                expect(item).to_contain_text(proposal.snapshot.title)
-                item.locator("input[name=reason]").fill("Pas le bon millésime")
-                item.get_by_role("button", name="Refuser").click()
-                page.wait_for_url(queue_url)
-                expect(page.locator(".ogp-messages")).to_contain_text(
-                    "La proposition a été refusée"
-                )
-                expect(page.locator(".ogp-proposal")).to_have_count(0)
-                expect(page.locator("#decided-title")).to_have_text("Tranchées")
-                expect(page.locator("main")).to_contain_text("Pas le bon millésime")
-                page.screenshot(path=str(tmp_path / "review-queue.png"), full_page=True)
-            finally:
-                browser.close()
+        with signed_in_page(page_url, producer, before=as_a_visitor) as page:
+            page.get_by_role("link", name="1 proposition attend votre examen").click()
+            page.wait_for_url(queue_url)
+            item = page.locator(".ogp-proposal")
+            expect(item).to_have_count(1)
+            expect(item).to_contain_text(proposal.snapshot.title)
+            item.locator("input[name=reason]").fill("Pas le bon millésime")
+            item.get_by_role("button", name="Refuser").click()
+            page.wait_for_url(queue_url)
+            expect(page.locator(".ogp-messages")).to_contain_text("La proposition a été refusée")
+            expect(page.locator(".ogp-proposal")).to_have_count(0)
+            expect(page.locator("#decided-title")).to_have_text("Tranchées")
+            expect(page.locator("main")).to_contain_text("Pas le bon millésime")
+            page.screenshot(path=str(tmp_path / "review-queue.png"), full_page=True)
 
         proposal.reload()
         assert (proposal.state, proposal.reason) == ("rejected", "Pas le bon millésime")

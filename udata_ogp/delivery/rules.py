@@ -39,6 +39,7 @@ from typing import Any
 
 from udata.core.dataset.constants import UpdateFrequency
 
+from udata_ogp.constants import DELIVERABLE_RULES
 from udata_ogp.health.rules import HealthSettings, _naive, overdue, record_verdict
 
 __all__ = (
@@ -58,16 +59,7 @@ __all__ = (
 )
 
 # In the order they are checked and reported.
-RULE_NAMES = (
-    "organizations",
-    "tags",
-    "schema",
-    "open_license",
-    "formats",
-    "min_resources",
-    "frequency",
-    "fresh",
-)
+RULE_NAMES = DELIVERABLE_RULES
 
 # Ways a matching object goes away that skip the grace period: facts about the portal.
 IMMEDIATE = frozenset({"deleted", "gone", "private"})

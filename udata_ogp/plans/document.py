@@ -23,7 +23,7 @@ from importlib.resources import files
 from typing import Any
 
 from udata_ogp import textrules
-from udata_ogp.constants import COMPLETION, OGP_VALUES
+from udata_ogp.constants import COMPLETION, DELIVERABLE_RULES, OGP_VALUES
 
 FORMAT = "udata-ogp/1"
 SCHEMA_RESOURCE = "schemas/action-plan.schema.json"
@@ -68,16 +68,7 @@ DELIVERABLE_FIELDS = (
     "element",
     "rules",
 )
-RULE_FIELDS = (
-    "organizations",
-    "tags",
-    "schema",
-    "open_license",
-    "formats",
-    "min_resources",
-    "frequency",
-    "fresh",
-)
+RULE_FIELDS = DELIVERABLE_RULES
 RESOURCE_FIELDS = ("text", "urls")
 
 # Free dictionaries kept verbatim: their keys are sorted on export, nothing else is touched.
