@@ -77,6 +77,30 @@ class ImportExportApiTest(OgpAPITestCase):
         assert all(p["pointer"] in response.json["errors"] for p in response.json["problems"])
         assert ActionPlan.objects.count() == 0 and Commitment.objects.count() == 0
 
+    def test_deliverables_through_the_api(self):
+        """Declared by file, evaluated at once, reported; a bad one named at its field."""
+        from udata.core.dataset.factories import DatasetFactory
+
+        from udata_ogp.models import Deliverable
+
+        dataset = DatasetFactory(title="Demandes de valeurs foncières")
+        doc = json.loads(REFERENCE)
+        doc["commitments"][1]["deliverables"] = [
+            {"title": "DVF", "element": {"class": "Dataset", "id": str(dataset.id)}}
+        ]
+        with self.api_user(AdminFactory()):
+            response = self.post_raw(f"{API}/plans/import/", json.dumps(doc).encode())
+            assert response.status_code == 201, response.json
+            number = doc["commitments"][1]["number"]
+            assert f"deliverable 'DVF' of commitment {number}" in response.json["report"]["created"]
+            assert Deliverable.objects.get(title="DVF").state == "met"
+
+            doc["commitments"][1]["deliverables"] = [{"title": "DVF", "rules": {"tags": []}}]
+            response = self.post_raw(f"{API}/plans/import/", json.dumps(doc).encode())
+        assert response.status_code == 400, response.json
+        assert list(response.json["errors"]) == ["/commitments/1/deliverables/0/rules"]
+        assert Deliverable.objects.get(title="DVF").target_id == dataset.id  # nothing written
+
     def test_empty_body(self):
         with self.api_user(AdminFactory()):
             response = self.post_raw(f"{API}/plans/import/", b"")
