@@ -19,8 +19,9 @@ standalone (no oplog, like a standalone mongod) unless `--replica-set`.
 With `--deliverables N` (0: none) it then adds N deliverables (half with rules naming one of
 `--orgs` organisations and one of `--tags` tags, half with a specific dataset as target) and
 prints the nightly job with them (`delivery.sweep.run_with_links`: link sweep, then delivery
-sweep on the same read of the datasets) against the same link sweep without deliverables (time
-ratio, goal <= 1.3x) and the commands deliverables add, first and steady state; then the same
+sweep on the same read of the datasets) against the same link sweep without deliverables, the
+two measured in turn (time ratio, goal <= 1.3x), the commands deliverables add, first and
+steady state, and the floor (one read of the deliverables); then the same
 with `--compare` deliverables over the same organisations and tags (the commands must not
 change), and the delivery sweep on its own reads (scoped runs, fanned-out sweeps).
 """
@@ -265,19 +266,26 @@ def delivery_state() -> dict:
     return {model: list(model._get_collection().find({})) for model in (Deliverable, Commitment)}
 
 
-def bench_deliveries(
-    args, portal: dict, links_initial: dict, link_first: tuple, link_steady: tuple
-) -> None:
+def interleaved(repeat: int, funcs: dict, reset=None) -> dict:
+    """`timed` of each function, best of `repeat` rounds that run them in turn (`reset()`,
+    untimed, before each run): both sides of a ratio see the same state of the machine."""
+    best: dict = {}
+    for _ in range(repeat):
+        for name, func in funcs.items():
+            if reset is not None:
+                reset()
+            run = timed(func)
+            if name not in best or run[1] < best[name][1]:
+                best[name] = run
+    return best
+
+
+def bench_deliveries(args, portal: dict, links_initial: dict) -> None:
     """The nightly job with deliverables (`delivery.sweep.run_with_links`: the link sweep reads
-    the datasets once for both) against the same link sweep without any deliverable."""
+    the datasets once for both) against the same link sweep as the job runs it without any
+    deliverable (`run_sweep`, its own fields only), measured in turn."""
     from udata_ogp.delivery.sweep import check_deliverables, run_with_links
-
-    link_first_s, link_first_cmds = link_first
-    link_steady_s, link_steady_cmds = link_steady
-
-    def reset(initial: dict) -> None:
-        restore_state(links_initial)
-        restore_state(initial)
+    from udata_ogp.health.linkcheck import run_sweep
 
     figures = {}
     for n in (args.deliverables, args.compare):
@@ -285,11 +293,14 @@ def bench_deliveries(
             continue
         add_deliverables(portal, n)
         initial = delivery_state()
-        reset(initial)
-        first, first_s, first_cmds = best_of(
-            args.repeat, run_with_links, reset=lambda initial=initial: reset(initial)
-        )
-        steady, steady_s, steady_cmds = best_of(args.repeat, run_with_links)
+
+        def reset(initial: dict = initial) -> None:
+            restore_state(links_initial)
+            restore_state(initial)
+
+        sides = {"links": run_sweep, "job": run_with_links}
+        first = interleaved(args.repeat, sides, reset=reset)
+        steady = interleaved(args.repeat, sides)
         # The delivery sweep on its own reads (one commitment's run, or a fanned-out sweep).
         restore_state(initial)
         _, own_first_s, own_first_cmds = best_of(
@@ -298,38 +309,38 @@ def bench_deliveries(
         _, own_steady_s, own_steady_cmds = best_of(args.repeat, check_deliverables)
         read_n, read_s, _ = best_of(args.repeat, raw_read_deliverables)
         assert read_n == n, read_n
-        figures[n] = {
-            "first": (first[1], first_s, first_cmds - link_first_cmds),
-            "steady": (steady[1], steady_s, steady_cmds - link_steady_cmds),
-            "own": (own_first_s, own_first_cmds, own_steady_s, own_steady_cmds),
-            "read": read_s,
-        }
+        figures[n] = {"first": first, "steady": steady, "read": read_s}
+        figures[n]["own"] = (own_first_s, own_first_cmds, own_steady_s, own_steady_cmds)
     n = args.deliverables
     print(
         f"\n== the job with {n} deliverables ({len(portal['orgs'])} organisations, "
-        f"{len(portal['tags'])} tags) vs the same link sweep without deliverables =="
+        f"{len(portal['tags'])} tags) vs the same link sweep without deliverables, in turn =="
     )
-    print(f"first delivery sweep result:  {figures[n]['first'][0].as_dict()}")
-    print(f"steady delivery sweep result: {figures[n]['steady'][0].as_dict()}")
-    for label, link_s in (("first", link_first_s), ("steady", link_steady_s)):
-        _, s, extra = figures[n][label]
+    print(f"first delivery sweep result:  {figures[n]['first']['job'][0][1].as_dict()}")
+    print(f"steady delivery sweep result: {figures[n]['steady']['job'][0][1].as_dict()}")
+    for label in ("first", "steady"):
+        (_, link_s, link_cmds), (_, s, cmds) = (figures[n][label][k] for k in ("links", "job"))
+        extra = cmds - link_cmds
         print(
-            f"{label:6} link sweep {link_s:7.2f} s, with deliveries {s:7.2f} s: "
+            f"{label:6} link sweep {link_s:7.2f} s, the job with deliverables {s:7.2f} s: "
             f"{s / link_s:5.2f} x  (goal <= 1.3x); extra commands "
             f"{sum(extra.values())} {dict(extra)}"
         )
     read_s = figures[n]["read"]
+    link_s, job_s = (figures[n]["steady"][k][1] for k in ("links", "job"))
     print(
         f"floor: one read of the {n} deliverables with the sweep's projection {read_s:6.2f} s; "
-        f"steady job vs link sweep + that read: "
-        f"{figures[n]['steady'][1] / (link_steady_s + read_s):5.2f} x"
+        f"steady job vs link sweep + that read: {job_s / (link_s + read_s):5.2f} x"
     )
     for m, fig in figures.items():
         own_first_s, own_first_cmds, own_steady_s, own_steady_cmds = fig["own"]
+        extra = {
+            label: sum((fig[label]["job"][2] - fig[label]["links"][2]).values())
+            for label in ("first", "steady")
+        }
         print(
-            f"{m:6} deliverables: extra commands in the job, first "
-            f"{sum(fig['first'][2].values())}, steady {sum(fig['steady'][2].values())}; "
-            f"delivery sweep on its own reads: first {own_first_s:6.2f} s, "
+            f"{m:6} deliverables: extra commands in the job, first {extra['first']}, steady "
+            f"{extra['steady']}; delivery sweep on its own reads: first {own_first_s:6.2f} s, "
             f"{sum(own_first_cmds.values())} commands; steady {own_steady_s:6.2f} s, "
             f"{sum(own_steady_cmds.values())} commands {dict(own_steady_cmds)}"
         )
@@ -577,9 +588,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"\nraw read commands: {dict(raw_cmds)}")
             if args.deliverables:
-                bench_deliveries(
-                    args, portal, initial, (first_s, first_cmds), (steady_s, steady_cmds)
-                )
+                bench_deliveries(args, portal, initial)
     finally:
         stop(proc)
     return 0
