@@ -31,18 +31,18 @@ def as_bytes(doc: dict) -> bytes:
     return json.dumps(doc, ensure_ascii=False).encode()
 
 
-def dump_db() -> dict:
-    """Every stored document of the plugin's collections, raw, in id order."""
+def dump_db(collections=COLLECTIONS) -> dict:
+    """Every stored document of these collections, raw, in id order."""
     return {
         model._get_collection_name(): sorted(
             model._get_collection().find(), key=lambda raw: str(raw["_id"])
         )
-        for model in COLLECTIONS
+        for model in collections
     }
 
 
-def clear_db() -> None:
-    for model in reversed(COLLECTIONS):
+def clear_db(collections=COLLECTIONS) -> None:
+    for model in reversed(collections):
         model.objects.delete()
 
 

@@ -12,6 +12,7 @@ from udata.core.dataset.factories import DatasetFactory
 from udata.core.organization.factories import OrganizationFactory
 
 from tests import BROWSER_HEADERS, OgpAPITestCase, OgpDBTestCase
+from tests.plans import test_import_export as plan_files
 from tests.plans.test_import_export import REFERENCE
 from udata_ogp.delivery.actions import create_deliverable
 from udata_ogp.models import (
@@ -30,18 +31,12 @@ COLLECTIONS = (ActionPlan, Commitment, CommitmentLink, Deliverable, Proposal)
 
 
 def dump_db() -> dict:
-    return {
-        model._get_collection_name(): sorted(
-            model._get_collection().find(), key=lambda raw: str(raw["_id"])
-        )
-        for model in COLLECTIONS
-    }
+    return plan_files.dump_db(COLLECTIONS)
 
 
 def clear_plans() -> None:
     """The plugin's documents go; the portal's datasets and organisations stay."""
-    for model in reversed(COLLECTIONS):
-        model.objects.delete()
+    plan_files.clear_db(COLLECTIONS)
 
 
 def doc_of(plan: ActionPlan) -> dict:

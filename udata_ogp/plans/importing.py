@@ -24,6 +24,7 @@ from udata_ogp.claims import claim, plan_identity
 from udata_ogp.delivery import sweep
 from udata_ogp.delivery.actions import declare
 from udata_ogp.errors import Conflict, OgpError, duplicate_fields
+from udata_ogp.loading import ref_id
 from udata_ogp.models import (
     ActionPlan,
     Axis,
@@ -328,7 +329,7 @@ def _import(normalised: pf.Normalised, *, dry_run: bool, by) -> ImportReport:
         (report.created if new else report.updated if changed else report.unchanged).append(key)
     numbers = {c.pk: c.number for c, *_rest in planned}
     for deliverable, action in deliverables:
-        number = numbers[_commitment_id(deliverable)]
+        number = numbers[ref_id(deliverable._data.get("commitment"))]
         getattr(report, action).append(f"deliverable {deliverable.title!r} of commitment {number}")
     if not dry_run:
         _write(plan, plan_new, plan_changed, planned, stored, deliverables)
@@ -336,11 +337,6 @@ def _import(normalised: pf.Normalised, *, dry_run: bool, by) -> ImportReport:
     for commitment, new, _changed, data in planned:
         report.links_created += _evidence_links(commitment, new, data, by, dry_run)
     return report
-
-
-def _commitment_id(deliverable: Deliverable) -> ObjectId:
-    value = deliverable._data.get("commitment")
-    return getattr(value, "pk", None) or getattr(value, "id", None) or value
 
 
 def _declared_by_commitment(stored: dict[ObjectId, dict]) -> dict[ObjectId, list[Deliverable]]:
@@ -423,7 +419,9 @@ def _evaluate(
     if asked:
         sweep.check_deliverables(ids=asked)
     touched = {c.pk for c, _new, changed, _data in planned if changed}
-    touched |= {_commitment_id(d) for d, action in deliverables if action != "unchanged"}
+    touched |= {
+        ref_id(d._data.get("commitment")) for d, action in deliverables if action != "unchanged"
+    }
     sweep.rollup(touched)
 
 

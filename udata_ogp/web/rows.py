@@ -423,11 +423,13 @@ def deliverable_views(commitment: Commitment, deliverables: list) -> list[Delive
     """
     milestones = {m.number: m for m in commitment.milestones or []}
     refs: list[Any] = []
+    own: dict[Any, DeliverableTarget] = {}  # each deliverable's own target
     for d in deliverables:
         refs.extend(d.matches or [])
         refs.extend(d.proof.items if d.proof else [])
         if d.target_id is not None:
-            refs.append(DeliverableTarget(d))
+            own[d.id] = DeliverableTarget(d)
+            refs.append(own[d.id])
     hidden = hidden_targets({commitment.id: refs}) if refs else set()
     targets = load_targets(
         (ref.target_class, ref.target_id) for ref in refs if ref.target_id is not None
@@ -440,10 +442,7 @@ def deliverable_views(commitment: Commitment, deliverables: list) -> list[Delive
     for d in deliverables:
         view = DeliverableView(d, milestone=milestones.get(d.milestone) if d.milestone else None)
         if d.target_id is not None:
-            ref = next(
-                r for r in refs if isinstance(r, DeliverableTarget) and r.target_id == d.target_id
-            )
-            view.target = _shown(ref, commitment.id, hidden, targets)
+            view.target = _shown(own[d.id], commitment.id, hidden, targets)
         elif d.rules is not None:
             view.rules = rules_text(d.rules, org_names)
         view.matches = [_shown(m, commitment.id, hidden, targets) for m in d.matches or []]
